@@ -1,0 +1,76 @@
+"""What routes need handed to them: the classifier, an admin check, the request body."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from pydantic import ValidationError
+
+from newsapi.service import Classifier
+from newsapi.settings import Settings
+
+
+async def get_classifier(request: Request) -> Classifier:
+    classifier: Classifier = request.app.state.classifier
+    return classifier
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def require_admin(request: Request, settings: SettingsDep) -> None:
+    """With NEWSAPI_ADMIN_TOKEN set, demand ``Authorization: Bearer <token>``.
+
+    401 without credentials, 403 with wrong ones; compared in constant time. Without a
+    configured token admin routes stay open, as in the book (the server warns at start-up).
+    """
+    if settings.admin_token is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this route needs an 'Authorization: Bearer <token>' header",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    expected = settings.admin_token.get_secret_value().encode()
+    if not secrets.compare_digest(given.strip().encode(), expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the bearer token is not valid")
+
+
+class BodyError(Exception):
+    """A request body that is not what the route takes; rendered as 415 or 422."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+async def parse_json_body(request: Request, adapter: Any) -> Any:
+    """Validate the JSON body with a pydantic ``TypeAdapter`` (parsing and validation in one
+    pass in pydantic-core); the body size limit is enforced by FastAPI's ``max_body_size``."""
+    content_type = request.headers.get("content-type", "application/json").lower()
+    media_type = content_type.partition(";")[0].strip()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise BodyError(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"send the body as JSON with 'Content-Type: application/json' (got {media_type!r})",
+        )
+    body = await request.body()
+    try:
+        return adapter.validate_json(body)
+    except ValidationError as exc:
+        errors = [
+            {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise BodyError(status.HTTP_422_UNPROCESSABLE_CONTENT, errors) from None

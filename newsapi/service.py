@@ -1,0 +1,217 @@
+"""The classifier service: the loaded model, its cache and its batcher, behind one object.
+
+Routes ask it for predictions; it answers from the memory tier on the event loop when it
+can, and otherwise hands a whole batch to one model thread (disk lookups and ``predict``
+together, one thread hop per batch). The model is swapped atomically on reload: each batch
+takes one snapshot of the current model, and every answer carries that model's version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from newsapi.artifacts import Artifact, load_artifact
+from newsapi.batching import MicroBatcher
+from newsapi.cache import Entry, PredictionCache
+from newsapi.errors import NewsapiError
+from newsapi.metrics import Metrics
+from newsapi.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ModelNotReadyError(NewsapiError):
+    """A prediction was asked for before the model was loaded."""
+
+
+class NoScoresError(NewsapiError):
+    """The served classifier has no ``predict_proba``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    category: str
+    model_version: str
+    cached: bool
+
+
+class Classifier:
+    """Everything the routes need to classify texts; built and started in the app's lifespan."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.artifact: Artifact | None = None
+        self.cache = PredictionCache(
+            settings.cache_dir,
+            bytes_limit=settings.cache_bytes_limit,
+            memory_entries=settings.memory_cache_size,
+            metrics=metrics,
+            write_budget=settings.cache_write_budget,
+            write_queue=settings.cache_write_queue,
+            reduce_interval=settings.cache_reduce_interval,
+        )
+        # One model thread: batches run one after the other, and the event loop hops once per
+        # batch. (scikit-learn's transform holds the GIL for most of its work anyway.)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self._batcher: MicroBatcher[str, Prediction] = MicroBatcher(
+            self._predict_batch,
+            max_size=settings.batch_max_size,
+            window=settings.batch_window_ms / 1000,
+        )
+        self._reload_lock = asyncio.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def load(self) -> Artifact:
+        """Read and verify the configured artifact (blocking); raises ArtifactError."""
+        return load_artifact(
+            self.settings.model_path,
+            allow_version_mismatch=self.settings.allow_version_mismatch,
+        )
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        artifact = await loop.run_in_executor(self._executor, self.load)
+        self._install(artifact)
+
+        def forget_memory() -> None:
+            loop.call_soon_threadsafe(self.cache.memory.clear)
+
+        self.cache.start(on_foreign_clear=forget_memory)
+
+    async def stop(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.cache.stop)
+        self._executor.shutdown(wait=True)
+
+    def _install(self, artifact: Artifact) -> None:
+        # Warm the model up (first calls build lazy state), then swap: one attribute store.
+        artifact.pipeline.predict(["warm up"])
+        self.artifact = artifact
+        self.metrics.set_model(artifact.model_version)
+        log.info(
+            "serving model %s (%d categories) from %s",
+            artifact.model_version,
+            len(artifact.target_names),
+            artifact.path,
+        )
+
+    async def reload(self) -> tuple[str, Artifact]:
+        """Load the artifact from disk again and swap it in; the old model keeps serving
+        if the new one is refused (the ArtifactError propagates)."""
+        async with self._reload_lock:
+            previous = self.current().model_version
+            loop = asyncio.get_running_loop()
+            try:
+                artifact = await loop.run_in_executor(None, self.load)
+            except NewsapiError:
+                self.metrics.reloads.labels("refused").inc()
+                raise
+            if artifact.model_version != previous:
+                await loop.run_in_executor(None, artifact.pipeline.predict, ["warm up"])
+                self.artifact = artifact
+                self.metrics.set_model(artifact.model_version)
+                log.info("reloaded model: %s -> %s", previous, artifact.model_version)
+            self.metrics.reloads.labels("ok").inc()
+            return previous, artifact
+
+    def current(self) -> Artifact:
+        if self.artifact is None:
+            raise ModelNotReadyError("the model is not loaded yet")
+        return self.artifact
+
+    # -- predictions -------------------------------------------------------------------------
+    async def predict(self, text: str) -> Prediction:
+        """The category of one text: memory tier, else the next micro-batch."""
+        version = self.current().model_version
+        category = self.cache.memory.get(version, text)
+        if category is not None:
+            self.metrics.memory_hit.inc()
+            return Prediction(category, version, True)
+        self.metrics.memory_miss.inc()
+        return await self._batcher.submit(text)
+
+    async def predict_many(self, texts: list[str]) -> list[Prediction]:
+        """The categories of ``texts`` in order, with one model call for all the misses."""
+        version = self.current().model_version
+        memory = self.cache.memory
+        found = [memory.get(version, text) for text in texts]
+        missing = [text for text, category in zip(texts, found, strict=True) if category is None]
+        hits = len(texts) - len(missing)
+        self.metrics.memory_hit.inc(hits)
+        if not missing:
+            return [Prediction(c, version, True) for c in found if c is not None]
+        self.metrics.memory_miss.inc(len(missing))
+        computed = iter(await self._predict_batch(missing))
+        return [Prediction(c, version, True) if c is not None else next(computed) for c in found]
+
+    async def _predict_batch(self, texts: list[str]) -> list[Prediction]:
+        artifact = self.current()  # one model for the whole batch
+        unique = list(dict.fromkeys(texts))
+        loop = asyncio.get_running_loop()
+        answers = await loop.run_in_executor(self._executor, self._classify, artifact, unique)
+        version = artifact.model_version
+        memory = self.cache.memory
+        fresh: list[Entry] = []
+        by_text: dict[str, Prediction] = {}
+        for text, (category, cached) in zip(unique, answers, strict=True):
+            memory.put(version, text, category)
+            if not cached:
+                fresh.append((text, category))
+            by_text[text] = Prediction(category, version, cached)
+        self.cache.write_behind(version, fresh)
+        self.metrics.batch_size.observe(len(unique))
+        return [by_text[text] for text in texts]
+
+    def _classify(self, artifact: Artifact, texts: list[str]) -> list[tuple[str, bool]]:
+        """Runs in the model thread: the disk tier for small batches, then ``predict``."""
+        version = artifact.model_version
+        stored: list[str | None] = [None] * len(texts)
+        # A disk lookup costs about as much as predicting a text inside a large batch, so the
+        # disk tier is read only for small batches, where a model call is dear per text.
+        if len(texts) <= self.settings.disk_read_max_batch:
+            stored = self.cache.disk.get_many(version, texts)
+            hits = sum(value is not None for value in stored)
+            self.metrics.disk_hit.inc(hits)
+            self.metrics.disk_miss.inc(len(texts) - hits)
+        todo = [text for text, value in zip(texts, stored, strict=True) if value is None]
+        predicted: Any = iter(())
+        if todo:
+            names = artifact.target_names
+            predicted = iter([names[i] for i in artifact.pipeline.predict(todo)])
+            self.metrics.predictions.labels("model").inc(len(todo))
+        return [
+            (value, True) if value is not None else (next(predicted), False) for value in stored
+        ]
+
+    async def scores(self, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
+        """Category and per-category probabilities, computed fresh (not cached)."""
+        artifact = self.current()
+        if not hasattr(artifact.pipeline, "predict_proba"):
+            raise NoScoresError(
+                f"the served classifier ({type(artifact.pipeline[-1]).__name__}) gives no "
+                "probabilities; ask without ?scores=true"
+            )
+
+        def compute() -> list[tuple[str, dict[str, float]]]:
+            features = artifact.pipeline[:-1].transform(texts)
+            model = artifact.pipeline[-1]
+            labels = model.predict(features)
+            proba = np.asarray(model.predict_proba(features))
+            names = artifact.target_names
+            return [
+                (names[label], {n: round(float(p), 6) for n, p in zip(names, row, strict=True)})
+                for label, row in zip(labels, proba, strict=True)
+            ]
+
+        self.metrics.predictions.labels("model").inc(len(texts))
+        return await asyncio.get_running_loop().run_in_executor(self._executor, compute)
+
+    async def clear_cache(self) -> None:
+        self.cache.memory.clear()
+        await asyncio.get_running_loop().run_in_executor(None, self.cache.clear_disk)

@@ -1,0 +1,88 @@
+"""All configuration in one place, read from the environment (prefix ``NEWSAPI_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ARTIFACT_DIR = Path("artifacts")
+MODEL_FILENAME = "newsgroups_model.joblib"
+
+
+class Settings(BaseSettings):
+    """Service and training configuration; every field can be set as ``NEWSAPI_<NAME>``.
+
+    The defaults work from a clone's top-level folder: the model that ``make train`` writes,
+    a cache folder beside it, and limits sized for short news texts.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NEWSAPI_", frozen=True)
+
+    # where things are
+    model_path: Path = Field(
+        DEFAULT_ARTIFACT_DIR / MODEL_FILENAME, description="the joblib artifact to serve"
+    )
+    cache_dir: Path = Field(Path(".cache/predictions"), description="joblib.Memory location")
+    data_home: Path | None = Field(
+        None,
+        description="scikit-learn data folder holding the 20 newsgroups cache; "
+        "falls back to SCIKIT_LEARN_DATA, then scikit-learn's default",
+    )
+
+    # caching
+    cache_bytes_limit: int = Field(64 * 2**20, gt=0, description="disk cache size limit, bytes")
+    cache_reduce_interval: float = Field(
+        30.0, gt=0, description="seconds between two disk-cache trims"
+    )
+    cache_write_budget: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="largest share of one core the disk-cache writer may use; "
+        "entries it cannot keep up with are dropped (counted), never waited for",
+    )
+    cache_write_queue: int = Field(4096, gt=0, description="disk writes waiting at most")
+    memory_cache_size: int = Field(100_000, ge=0, description="in-process LRU entries")
+    disk_read_max_batch: int = Field(
+        8,
+        ge=0,
+        description="model calls for at most this many texts look in the disk tier first; "
+        "larger batches predict directly (cheaper per text than a disk read)",
+    )
+
+    # request limits
+    max_text_length: int = Field(20_000, gt=0, description="longest text, in characters")
+    max_batch_size: int = Field(2_000, gt=0, description="most texts in one /predictions call")
+    max_body_bytes: int = Field(
+        8 * 2**20, gt=0, description="largest request body; larger gets 413"
+    )
+
+    # micro-batching of concurrent /prediction calls
+    batch_window_ms: float = Field(
+        0.0,
+        ge=0,
+        le=50,
+        description="extra time a batch waits for company when the model is idle; "
+        "0 batches only what arrives while the previous batch runs",
+    )
+    batch_max_size: int = Field(256, gt=0, description="most texts in one model call")
+
+    allow_version_mismatch: bool = Field(
+        False, description="load a model written by another scikit-learn minor version"
+    )
+
+    # administration
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token for DELETE /cache and POST /admin/reload"
+    )
+    reload_watch: bool = Field(False, description="reload when the artifact file changes")
+    reload_poll_interval: float = Field(2.0, gt=0, description="seconds between watch polls")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()
