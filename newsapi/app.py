@@ -19,8 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from newsapi import __version__
 from newsapi.deps import BodyError
 from newsapi.errors import NewsapiError
+from newsapi.fastpath import FastPredictionPath
 from newsapi.metrics import Metrics, MetricsMiddleware
 from newsapi.routes import add_probes, build_router
+from newsapi.schemas import request_adapters
 from newsapi.service import Classifier, ModelNotReadyError
 from newsapi.settings import Settings, get_settings
 from newsapi.watch import watch_artifact
@@ -104,12 +106,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.classifier = None
     app.state.draining = False
-    router = build_router(settings)
+    one, many = request_adapters(settings.max_text_length, settings.max_batch_size)
+    router = build_router(one, many)
     app.include_router(router)
     add_probes(app)
     _add_error_handlers(app)
     paths = (getattr(r, "path", None) for r in [*router.routes, *app.routes])
     routes = {path for path in paths if isinstance(path, str)}
+    app.add_middleware(
+        FastPredictionPath,
+        state=app.state,
+        one=one,
+        many=many,
+        max_body_bytes=settings.max_body_bytes,
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics, routes=routes)
     app.add_middleware(StartupErrorMessage, errors=errors)
     return app

@@ -180,7 +180,11 @@ class PredictionCache:
         self.disk = DiskTier(location, bytes_limit, metrics)
         self.write_budget = write_budget
         self.reduce_interval = reduce_interval
-        self._queue: queue.Queue[tuple[str, list[Entry]] | None] = queue.Queue(write_queue)
+        # unbounded queue, bounded by entries: ``_queued`` counts the entries waiting
+        self._queue: queue.Queue[tuple[str, list[Entry]] | None] = queue.Queue()
+        self._queue_limit = write_queue
+        self._queued = 0
+        self._queued_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._on_foreign_clear: Callable[[], None] | None = None
         self._generation = self.disk.generation()
@@ -194,15 +198,11 @@ class PredictionCache:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Write what is queued (within ``timeout``) and stop the writer."""
+        """Stop the writer; entries still waiting are dropped (it is a cache) and counted."""
         if self._thread is None:
             return
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            log.warning("cache writer queue still full at shutdown; dropping its entries")
-            self._drain()
-            self._queue.put_nowait(None)
+        self._drain()
+        self._queue.put_nowait(None)
         self._thread.join(timeout)
         self._thread = None
 
@@ -211,10 +211,16 @@ class PredictionCache:
         """Queue ``entries`` for the disk tier without waiting; full queue: drop and count."""
         if not entries:
             return
-        try:
-            self._queue.put_nowait((version, entries))
-        except queue.Full:
-            self.metrics.cache_writes_dropped.inc(len(entries))
+        with self._queued_lock:
+            if self._queued + len(entries) > self._queue_limit:
+                self.metrics.cache_writes_dropped.inc(len(entries))
+                return
+            self._queued += len(entries)
+        self._queue.put_nowait((version, entries))
+
+    def _done(self, count: int) -> None:
+        with self._queued_lock:
+            self._queued -= count
 
     def clear_disk(self) -> None:
         """Empty the disk tier and the writes waiting for it (blocking: call from a thread).
@@ -235,6 +241,8 @@ class PredictionCache:
             if item is None:  # keep the stop signal for the writer
                 self._queue.put_nowait(None)
                 return
+            self._done(len(item[1]))
+            self.metrics.cache_writes_dropped.inc(len(item[1]))
 
     def _write_loop(self) -> None:
         last_reduce = time.monotonic()
@@ -248,6 +256,7 @@ class PredictionCache:
             started = time.perf_counter()
             version, entries = item
             if entries:
+                self._done(len(entries))
                 if self.disk.put_many(version, entries):
                     self.metrics.cache_writes.inc(len(entries))
             if time.monotonic() - last_reduce >= self.reduce_interval:

@@ -17,10 +17,8 @@ from newsapi.schemas import (
     PredictionsOutput,
     ReloadOutput,
     ValidationErrorBody,
-    request_models,
 )
 from newsapi.service import Classifier, NoScoresError
-from newsapi.settings import Settings
 
 JSON = "application/json"
 ANSWER_HEADERS = {
@@ -50,11 +48,11 @@ def _answer(body: dict[str, Any], version: str, cached: bool) -> Response:
     )
 
 
-def _body_schema(model: Any) -> dict[str, Any]:
+def _body_schema(adapter: TypeAdapter[Any]) -> dict[str, Any]:
     """The OpenAPI of a body the route validates itself (see ``parse_json_body``), plus its
     ``scores`` flag: declaring both here keeps FastAPI's per-request dependency solving off
     the two hot routes, which are otherwise written as ``(request: Request)``."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
     return {
         "requestBody": {"required": True, "content": {JSON: {"schema": schema}}},
         "parameters": [SCORES_PARAMETER],
@@ -76,13 +74,9 @@ def _wants_scores(request: Request) -> bool:
     return flag is not None and flag.lower() in TRUE
 
 
-def build_router(settings: Settings) -> APIRouter:
-    """The routes, with the configured text and batch limits baked into their schemas."""
-    prediction_input, predictions_input = request_models(
-        settings.max_text_length, settings.max_batch_size
-    )
-    one = TypeAdapter(prediction_input)
-    many = TypeAdapter(predictions_input)
+def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
+    """The routes; ``one`` and ``many`` validate the two prediction bodies (see
+    :func:`newsapi.schemas.request_adapters`)."""
     router = APIRouter()
 
     @router.post(
@@ -91,7 +85,7 @@ def build_router(settings: Settings) -> APIRouter:
         response_model=PredictionOutput,
         response_model_exclude_none=True,
         responses={200: {"headers": ANSWER_HEADERS}, **BODY_ERRORS},
-        openapi_extra=_body_schema(prediction_input),
+        openapi_extra=_body_schema(one),
     )
     async def prediction(request: Request) -> Response:
         """``{"text": "..."}`` → ``{"category": "..."}``: the book's contract, byte for byte.
@@ -114,7 +108,7 @@ def build_router(settings: Settings) -> APIRouter:
         response_model=PredictionsOutput,
         response_model_exclude_none=True,
         responses={200: {"headers": ANSWER_HEADERS}, **BODY_ERRORS},
-        openapi_extra=_body_schema(predictions_input),
+        openapi_extra=_body_schema(many),
     )
     async def predictions(request: Request) -> Response:
         """``{"texts": [...]}`` → ``{"categories": [...]}`` in the same order, with one model

@@ -5,11 +5,14 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 
-def request_models(max_text_length: int, max_batch_size: int) -> tuple[Any, Any]:
-    """``PredictionInput`` and ``PredictionsInput`` with the configured limits in their schema."""
+def request_adapters(
+    max_text_length: int, max_batch_size: int
+) -> tuple[TypeAdapter[Any], TypeAdapter[Any]]:
+    """Validators of ``PredictionInput`` and ``PredictionsInput`` with the configured limits
+    in their schema; they parse and validate raw JSON in one pass (``validate_json``)."""
     Text = Annotated[str, StringConstraints(min_length=1, max_length=max_text_length)]
 
     class PredictionInput(BaseModel):
@@ -30,7 +33,7 @@ def request_models(max_text_length: int, max_batch_size: int) -> tuple[Any, Any]
             min_length=1, max_length=max_batch_size, description=f"1 to {max_batch_size} texts"
         )
 
-    return PredictionInput, PredictionsInput
+    return TypeAdapter(PredictionInput), TypeAdapter(PredictionsInput)
 
 
 class PredictionOutput(BaseModel):
