@@ -107,6 +107,19 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _drop_memory_addresses(pipeline: Any) -> None:
+    """Make the dump depend on the fitted model only, so that the same training gives the
+    same bytes, hence the same ``model_version`` (and the prediction cache stays valid).
+
+    scikit-learn's text vectorizers remember ``id(self.stop_words)`` (a memory address, new in
+    every process) to skip a re-check; without it they simply check again on first use.
+    """
+    for step in getattr(pipeline, "steps", [(None, pipeline)]):
+        estimator = step[1]
+        if getattr(estimator, "_stop_words_id", None) is not None:
+            estimator._stop_words_id = None
+
+
 def save_artifact(
     pipeline: Any,
     target_names: Sequence[str],
@@ -125,6 +138,7 @@ def save_artifact(
     path = Path(model_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     names = [str(name) for name in target_names]
+    _drop_memory_addresses(pipeline)
     buffer = io.BytesIO()
     joblib.dump((pipeline, names), buffer)
     data = buffer.getvalue()
