@@ -88,8 +88,23 @@ class DiskTier:
         self.bytes_limit = bytes_limit
         self.faults = FaultLog(metrics)
         self._lock = threading.Lock()
-        self.memory = joblib.Memory(str(self.location), verbose=0)
+        try:
+            self.memory = joblib.Memory(str(self.location), verbose=0)
+        except OSError as exc:
+            # An unusable folder must not stop the service: a location-less Memory stores
+            # nothing, so every lookup misses and every write is counted as refused.
+            self.faults.report("unavailable", "cannot use %s (%r)", self.location, exc)
+            self.memory = joblib.Memory(None, verbose=0)
         self._remember = self.memory.cache(remember, ignore=["category"])
+        self._register()
+
+    def _register(self) -> None:
+        """Store the cached function's code now: joblib does it on the first lookup, which
+        then misses whatever is on disk (and, with another code, wipes the store)."""
+        try:
+            self._remember.check_call_in_cache("", "", None)
+        except Exception as exc:
+            self.faults.report("unavailable", "cannot use %s (%r)", self.location, exc)
 
     def get_many(self, version: str, texts: Sequence[str]) -> list[str | None]:
         """The stored category of each text, or None where there is none (or it is unusable)."""
@@ -150,6 +165,7 @@ class DiskTier:
                 self.memory.clear(warn=False)
                 self.location.mkdir(parents=True, exist_ok=True)
                 (self.location / self.GENERATION_FILE).write_text(uuid.uuid4().hex)
+                self._register()
             except Exception as exc:
                 self.faults.report("clear", "%r", exc)
 

@@ -1,0 +1,88 @@
+"""The notebooks run under papermill with other parameters, and fail early on bad ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import papermill
+import pytest
+
+from newsapi.artifacts import load_artifact, manifest_path
+from newsapi.settings import MODEL_FILENAME
+from tests.conftest import ROOT, topic_sentences, train_tiny
+from tests.test_data import write_csv
+
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def run(notebook: str, output: Path, **parameters: Any) -> Any:
+    return papermill.execute_notebook(
+        str(NOTEBOOKS / notebook),
+        str(output),
+        parameters=parameters,
+        cwd=str(NOTEBOOKS),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+
+
+def outputs(notebook: Any) -> str:
+    return "\n".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+
+
+@pytest.mark.corpus
+def test_all_twenty_categories_with_complement_nb(tmp_path: Path) -> None:
+    trained = run(
+        "01_train.ipynb", tmp_path / "01.ipynb",
+        categories=None, classifier="complement_nb", artifact_dir=str(tmp_path),
+    )  # fmt: skip
+    artifact = load_artifact(tmp_path / MODEL_FILENAME)
+    assert len(artifact.target_names) == 20
+    assert type(artifact.pipeline[-1]).__name__ == "ComplementNB"
+    manifest = artifact.manifest
+    assert manifest["parameters"]["classifier"] == "complement_nb"
+    assert manifest["parameters"]["categories"] is None
+    assert manifest["metrics"]["accuracy"] > 0.8
+    assert sum(manifest["dataset"]["counts"]["test"].values()) == 7532
+    assert f"model {artifact.model_version} written" in outputs(trained)
+
+    evaluated = run("02_evaluate.ipynb", tmp_path / "02.ipynb", model_path=str(artifact.path))
+    assert (tmp_path / "confusion_matrix.png").stat().st_size > 10_000
+    assert "20 categories, 7532 test documents" in outputs(evaluated)
+
+
+def test_own_csv_corpus_through_the_notebooks(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "own.csv", topic_sentences(30))
+    run(
+        "01_train.ipynb", tmp_path / "01.ipynb",
+        dataset=str(data), classifier="logistic_regression", artifact_dir=str(tmp_path / "out"),
+    )  # fmt: skip
+    artifact = load_artifact(tmp_path / "out" / MODEL_FILENAME)
+    assert artifact.target_names == ["cooking", "space", "sport"]
+    assert artifact.manifest["dataset"]["source"] == "csv"
+    assert artifact.manifest["metrics"]["accuracy"] >= 0.9
+    evaluated = run("02_evaluate.ipynb", tmp_path / "02.ipynb", model_path=str(artifact.path))
+    assert "3 categories, 23 test documents" in outputs(evaluated)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"classifier": "forest"}, "classifier: unknown 'forest'"),
+        ({"categories": ["sci.crypt", "sci.cooking"]}, "categories: unknown"),
+        ({"dataset": "missing.csv"}, "dataset: CSV file missing.csv does not exist"),
+        ({"alpha": -1.0}, "'alpha' parameter"),
+    ],
+)
+def test_bad_parameter_stops_early_and_keeps_the_old_model(
+    tmp_path: Path, parameters: dict[str, Any], message: str
+) -> None:
+    previous = train_tiny(tmp_path / MODEL_FILENAME)
+    before = (previous.path.read_bytes(), manifest_path(previous.path).read_bytes())
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run("01_train.ipynb", tmp_path / "01.ipynb", artifact_dir=str(tmp_path), **parameters)
+    assert message in str(caught.value)
+    assert (previous.path.read_bytes(), manifest_path(previous.path).read_bytes()) == before
