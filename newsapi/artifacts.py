@@ -174,7 +174,7 @@ def read_manifest(model_path: str | os.PathLike[str]) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ArtifactNotFoundError(
-            f"model manifest {path} is missing, so {Path(model_path).name} cannot be verified; "
+            f"model manifest {path} is missing, so model file {model_path} cannot be verified; "
             f"{FIX}"
         ) from None
     except (OSError, ValueError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Annotated, Any
 
@@ -69,8 +70,25 @@ async def parse_json_body(request: Request, adapter: Any) -> Any:
     try:
         return adapter.validate_json(body)
     except ValidationError as exc:
-        errors = [
-            {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        raise BodyError(status.HTTP_422_UNPROCESSABLE_CONTENT, errors) from None
+        if not any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise _unprocessable(exc) from None
+        invalid = exc
+    # pydantic-core's parser refuses lone surrogates escaped in JSON ("\ud800"), which the JSON
+    # grammar allows; the standard library reads them, so such a text is still classified.
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise _unprocessable(invalid) from None
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        raise _unprocessable(exc) from None
+
+
+def _unprocessable(exc: ValidationError) -> BodyError:
+    """FastAPI's 422 body shape, without echoing the input (texts can be long)."""
+    errors = [
+        {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    return BodyError(status.HTTP_422_UNPROCESSABLE_CONTENT, errors)

@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     )
 
     # request limits
-    max_text_length: int = Field(20_000, gt=0, description="longest text, in characters")
+    max_text_length: int = Field(
+        100_000, gt=0, description="longest text, in characters (a long newsgroup post)"
+    )
     max_batch_size: int = Field(2_000, gt=0, description="most texts in one /predictions call")
     max_body_bytes: int = Field(
         8 * 2**20, gt=0, description="largest request body; larger gets 413"

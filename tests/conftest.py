@@ -175,6 +175,9 @@ def free_port() -> int:
         return port
 
 
+CLEAN_EXIT = {0, -signal.SIGTERM}
+
+
 @dataclass
 class Server:
     """A uvicorn process on a free local port."""
@@ -188,7 +191,10 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 20.0) -> int:
-        """SIGTERM, wait; returns the exit code (kills and fails after ``timeout``)."""
+        """SIGTERM, wait; returns the exit code (kills and fails after ``timeout``).
+
+        After a graceful shutdown uvicorn re-raises the signal, so a clean stop is 0 or
+        -SIGTERM (see :data:`CLEAN_EXIT`)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -274,3 +280,17 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "
         if time.monotonic() > deadline:
             pytest.fail(f"{what} did not happen within {timeout}s")
         time.sleep(0.02)
+
+
+def train_slow(model_path: Path) -> Artifact:
+    """The tiny model behind a step that holds texts containing "slow" (see tests.helpers)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from tests.helpers import hold_slow_texts
+
+    corpus = tiny_corpus()
+    steps = [step for _, step in build_pipeline().steps]
+    pipeline = make_pipeline(FunctionTransformer(hold_slow_texts), *steps)
+    pipeline.fit(corpus.train_texts, corpus.train_labels)
+    return save_artifact(pipeline, corpus.target_names, model_path)

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
-# Set by a test to let a held prediction finish.
+# In-process tests: the model sets HOLDING when it meets a "slow" text, then waits for RELEASE.
 RELEASE = threading.Event()
-# Set by the model when it starts holding a prediction.
 HOLDING = threading.Event()
 
 
 def hold_slow_texts(texts: Sequence[str]) -> Sequence[str]:
-    """Identity, except that a batch holding a text with "slow" in it waits for RELEASE."""
-    if any("slow" in text for text in texts):
+    """Identity, except for a batch with "slow" in a text: it is held.
+
+    In a server process (NEWSAPI_TEST_HOLD_MARKER set) it touches that file and sleeps
+    NEWSAPI_TEST_HOLD_SECONDS; in the test process it waits for :data:`RELEASE`.
+    """
+    if not any("slow" in text for text in texts):
+        return texts
+    marker = os.environ.get("NEWSAPI_TEST_HOLD_MARKER")
+    if marker:
+        Path(marker).touch()
+        time.sleep(float(os.environ.get("NEWSAPI_TEST_HOLD_SECONDS", "2")))
+    else:
         HOLDING.set()
         RELEASE.wait(60)
     return texts

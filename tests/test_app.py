@@ -168,7 +168,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
                           "/healthz", "/readyz", "/metrics"}  # fmt: skip
     prediction = paths["/prediction"]["post"]
     schema = prediction["requestBody"]["content"]["application/json"]["schema"]
-    assert schema["properties"]["text"]["maxLength"] == 20_000
+    assert schema["properties"]["text"]["maxLength"] == 100_000
     assert {"200", "413", "415", "422"} <= set(prediction["responses"])
     assert "X-Model-Version" in prediction["responses"]["200"]["headers"]
     assert prediction["parameters"][0]["name"] == "scores"
