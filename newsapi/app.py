@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsapi import __version__
-from newsapi.deps import BodyError
+from newsapi.deps import RequestError
 from newsapi.errors import NewsapiError
 from newsapi.fastpath import FastPredictionPath
 from newsapi.metrics import Metrics, MetricsMiddleware
@@ -135,8 +135,8 @@ def _configure_logging() -> None:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(BodyError)
-    async def body_error(request: Request, exc: BodyError) -> JSONResponse:
+    @app.exception_handler(RequestError)
+    async def body_error(request: Request, exc: RequestError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
     @app.exception_handler(ModelNotReadyError)

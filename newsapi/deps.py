@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Annotated, Any
 
@@ -47,8 +48,8 @@ async def require_admin(request: Request, settings: SettingsDep) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the bearer token is not valid")
 
 
-class BodyError(Exception):
-    """A request body that is not what the route takes; rendered as 415 or 422."""
+class RequestError(Exception):
+    """A request (body or query) that is not what the route takes; rendered as 415 or 422."""
 
     def __init__(self, status_code: int, detail: Any) -> None:
         super().__init__(detail)
@@ -62,7 +63,7 @@ async def parse_json_body(request: Request, adapter: Any) -> Any:
     content_type = request.headers.get("content-type", "application/json").lower()
     media_type = content_type.partition(";")[0].strip()
     if media_type != "application/json" and not media_type.endswith("+json"):
-        raise BodyError(
+        raise RequestError(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             f"send the body as JSON with 'Content-Type: application/json' (got {media_type!r})",
         )
@@ -73,22 +74,36 @@ async def parse_json_body(request: Request, adapter: Any) -> Any:
         if not any(error["type"] == "json_invalid" for error in exc.errors()):
             raise _unprocessable(exc) from None
         invalid = exc
-    # pydantic-core's parser refuses lone surrogates escaped in JSON ("\ud800"), which the JSON
-    # grammar allows; the standard library reads them, so such a text is still classified.
+    # The JSON grammar allows lone surrogates escaped in strings ("\ud800"); they are not
+    # characters, and pydantic-core refuses them. The standard library reads them; each is
+    # replaced by U+FFFD, the replacement character, and the text is classified as usual.
     try:
         data = json.loads(body)
     except ValueError:
         raise _unprocessable(invalid) from None
     try:
-        return adapter.validate_python(data)
+        return adapter.validate_python(_without_lone_surrogates(data))
     except ValidationError as exc:
         raise _unprocessable(exc) from None
 
 
-def _unprocessable(exc: ValidationError) -> BodyError:
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_lone_surrogates(item) for key, item in value.items()}
+    return value
+
+
+def _unprocessable(exc: ValidationError) -> RequestError:
     """FastAPI's 422 body shape, without echoing the input (texts can be long)."""
     errors = [
         {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
         for e in exc.errors(include_url=False, include_input=False)
     ]
-    return BodyError(status.HTTP_422_UNPROCESSABLE_CONTENT, errors)
+    return RequestError(status.HTTP_422_UNPROCESSABLE_CONTENT, errors)

@@ -6,10 +6,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from newsapi.artifacts import ArtifactError
-from newsapi.deps import ClassifierDep, parse_json_body, require_admin
+from newsapi.deps import ClassifierDep, RequestError, parse_json_body, require_admin
 from newsapi.schemas import (
     MessageBody,
     ModelInfo,
@@ -66,12 +66,27 @@ SCORES_PARAMETER = {
     "description": "add the probability of each category",
     "schema": {"type": "boolean", "default": False},
 }
-TRUE = {"true", "1", "yes", "on"}
+BOOLEAN: TypeAdapter[bool] = TypeAdapter(bool)
 
 
 def _wants_scores(request: Request) -> bool:
+    """The ``scores`` flag, read as FastAPI reads a boolean query parameter."""
     flag = request.query_params.get("scores")
-    return flag is not None and flag.lower() in TRUE
+    if flag is None:
+        return False
+    try:
+        return BOOLEAN.validate_python(flag)
+    except ValidationError:
+        raise RequestError(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [
+                {
+                    "type": "bool_parsing",
+                    "loc": ["query", "scores"],
+                    "msg": "Input should be a valid boolean",
+                }
+            ],
+        ) from None
 
 
 def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:

@@ -1,0 +1,48 @@
+"""schemathesis against the app's own OpenAPI schema: every route, generated cases, over
+real HTTP to a real server."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from newsapi.artifacts import Artifact
+from tests.conftest import Server
+
+EXAMPLES_PER_ROUTE = 60
+
+
+@pytest.mark.server
+def test_every_route_conforms_to_the_schema(
+    start_server: Callable[..., Server], tiny_model: Artifact
+) -> None:
+    """No 5xx, and every response (status, headers, body) is what the schema documents."""
+    server = start_server(
+        tiny_model.path, NEWSAPI_MAX_TEXT_LENGTH="2000", NEWSAPI_MAX_BATCH_SIZE="50"
+    )
+    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 8
+    for operation, mode in itertools.product(operations, schemathesis.GenerationMode):
+        if mode is schemathesis.GenerationMode.NEGATIVE and not (
+            len(operation.body) or len(operation.query)
+        ):
+            continue  # nothing to get wrong in a request that takes no input
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(
+            max_examples=EXAMPLES_PER_ROUTE,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def conforms(case: Any) -> None:
+            case.call_and_validate(base_url=server.url)
+
+        conforms()
+    assert "Traceback" not in server.log()
