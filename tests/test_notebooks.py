@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from newsapi.artifacts import load_artifact, manifest_path
 from newsapi.settings import MODEL_FILENAME
 from tests.conftest import ROOT, topic_sentences, train_tiny
-from tests.test_data import write_csv
+from tests.test_data import write_csv, write_folder
 
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -80,6 +81,28 @@ def test_own_csv_corpus_through_the_notebooks(tmp_path: Path) -> None:
 def test_bad_parameter_stops_early_and_keeps_the_old_model(
     tmp_path: Path, parameters: dict[str, Any], message: str
 ) -> None:
+    assert_refused(tmp_path, parameters, message)
+
+
+SPACE_ONLY = [(text, label) for text, label in topic_sentences(10) if label == "space"]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: write_csv(d / "no-text.csv", topic_sentences(5), header=("body", "label")),
+         "has no ['text'] column"),
+        (lambda d: write_csv(d / "empty.csv", []), "holds no documents"),
+        (lambda d: write_folder(d / "one-class", SPACE_ONLY), "has 1 class(es) ['space']"),
+    ],
+)  # fmt: skip
+def test_unusable_own_corpus_stops_early_and_keeps_the_old_model(
+    tmp_path: Path, make: Callable[[Path], Path], message: str
+) -> None:
+    assert_refused(tmp_path, {"dataset": str(make(tmp_path))}, message)
+
+
+def assert_refused(tmp_path: Path, parameters: dict[str, Any], message: str) -> None:
     previous = train_tiny(tmp_path / MODEL_FILENAME)
     before = (previous.path.read_bytes(), manifest_path(previous.path).read_bytes())
     with pytest.raises(papermill.PapermillExecutionError) as caught:

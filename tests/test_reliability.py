@@ -1,0 +1,263 @@
+"""Reliability under load with real servers: model reload without failed requests, cache
+faults while serving, and the soak run (marked ``soak``; ``make soak`` runs it for 60 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from newsapi.artifacts import Artifact, save_artifact
+from newsapi.settings import MODEL_FILENAME
+from newsapi.training import build_pipeline
+from tests.conftest import ROOT, Server, metric, tiny_corpus, wait_for
+
+pytestmark = pytest.mark.server
+TOKEN = "reload-token-0123"
+WORDS = {
+    "space": ["rocket", "orbit", "launch", "nasa", "astronaut", "moon"],
+    "cooking": ["recipe", "oven", "flour", "butter", "garlic", "bake"],
+    "sport": ["football", "goal", "match", "referee", "league", "striker"],
+}
+
+
+def renamed_model(path: Path, suffix: str) -> Artifact:
+    """The tiny model with every category renamed, so an answer tells which model gave it."""
+    corpus = tiny_corpus()
+    pipeline = build_pipeline(alpha=0.7).fit(corpus.train_texts, corpus.train_labels)
+    return save_artifact(pipeline, [f"{name}{suffix}" for name in corpus.target_names], path)
+
+
+@dataclass
+class Traffic:
+    """Clients sending repeated, unique and batch requests until told to stop."""
+
+    url: str
+    clients: int = 12
+    answers: list[tuple[int, str, list[str], str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    def body(self, n: int) -> tuple[str, dict[str, object], list[str]]:
+        topic = list(WORDS)[n % 3]
+        text = " ".join(WORDS[topic]) + (f" note {n}" if n % 2 else "")  # half repeated
+        if n % 7 == 0:
+            return "/predictions", {"texts": [text, f"{text} again {n}"]}, [topic, topic]
+        return "/prediction", {"text": text}, [topic]
+
+    async def client(self, http: httpx.AsyncClient, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            path, body, topics = self.body(next(self.counter))
+            try:
+                response = await http.post(path, json=body)
+            except httpx.HTTPError as exc:
+                self.errors.append(repr(exc))
+                continue
+            data = response.json() if response.status_code == 200 else {}
+            got = data.get("categories") or [data.get("category", "")]
+            version = response.headers.get("x-model-version", "")
+            self.answers.append((response.status_code, version, got, ",".join(topics)))
+
+    async def run_while(self, action: Callable[[], object], settle: float = 0.5) -> None:
+        """Send traffic, run ``action`` (in a thread) in the middle of it, then stop."""
+        stop = asyncio.Event()
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+            tasks = [asyncio.create_task(self.client(http, stop)) for _ in range(self.clients)]
+            try:
+                await asyncio.sleep(settle)
+                await asyncio.to_thread(action)
+                await asyncio.sleep(settle)
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks)
+
+
+def answered_by(traffic: Traffic, versions: dict[str, str]) -> set[str]:
+    """Check every answer against the model named in its header; the versions seen."""
+    assert traffic.errors == []
+    assert {status for status, *_ in traffic.answers} == {200}
+    for _, version, got, topics in traffic.answers:
+        suffix = versions[version]
+        assert got == [f"{topic}{suffix}" for topic in topics.split(",")], (version, got)
+    return {version for _, version, *_ in traffic.answers}
+
+
+def test_reload_under_load_fails_no_request(
+    start_server: Callable[..., Server], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "model" / MODEL_FILENAME
+    old = renamed_model(path, "")
+    server = start_server(path, NEWSAPI_ADMIN_TOKEN=TOKEN)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    new: list[Artifact] = []
+    reloads: list[httpx.Response] = []
+
+    def retrain_and_reload() -> None:
+        new.append(renamed_model(path, ".v2"))
+        reloads.append(httpx.post(f"{server.url}/admin/reload", headers=auth))
+
+    traffic = Traffic(server.url)
+    asyncio.run(traffic.run_while(retrain_and_reload))
+    assert reloads[0].status_code == 200
+    assert reloads[0].json() == {
+        "previous_version": old.model_version,
+        "model_version": new[0].model_version,
+        "changed": True,
+    }
+    seen = answered_by(traffic, {old.model_version: "", new[0].model_version: ".v2"})
+    assert seen == {old.model_version, new[0].model_version}
+    assert len(traffic.answers) > 100
+
+    # a bad artifact is refused; the current model keeps serving
+    path.write_bytes(b"not a model at all")
+    refused = httpx.post(f"{server.url}/admin/reload", headers=auth)
+    assert refused.status_code == 409
+    assert new[0].model_version in refused.json()["detail"]
+    assert str(tmp_path) not in refused.text  # no internal paths in answers
+    after = httpx.post(f"{server.url}/prediction", json={"text": "rocket orbit"})
+    assert after.headers["x-model-version"] == new[0].model_version
+    assert TOKEN not in server.log()
+
+
+def test_file_watch_reloads_by_itself(start_server: Callable[..., Server], tmp_path: Path) -> None:
+    path = tmp_path / "model" / MODEL_FILENAME
+    old = renamed_model(path, "")
+    server = start_server(path, NEWSAPI_RELOAD_WATCH="true", NEWSAPI_RELOAD_POLL_INTERVAL="0.1")
+    new: list[Artifact] = []
+    traffic = Traffic(server.url, clients=6)
+
+    def retrain() -> None:
+        new.append(renamed_model(path, ".v2"))
+        wait_for(
+            lambda: (
+                httpx.get(f"{server.url}/model").json()["model_version"] == new[0].model_version
+            ),
+            what="the watched reload",
+        )
+
+    asyncio.run(traffic.run_while(retrain))
+    seen = answered_by(traffic, {old.model_version: "", new[0].model_version: ".v2"})
+    assert seen == {old.model_version, new[0].model_version}
+
+
+def test_cache_faults_under_load(
+    start_server: Callable[..., Server], tiny_model: Artifact, tmp_path: Path
+) -> None:
+    # no memory tier: every request goes to the disk tier, where the faults are
+    server = start_server(
+        tiny_model.path, NEWSAPI_CACHE_WRITE_BUDGET="1.0", NEWSAPI_MEMORY_CACHE_SIZE="0"
+    )
+    cache = tmp_path / "cache"
+    versions = {tiny_model.model_version: ""}
+
+    def remove_folder() -> None:
+        # renamed away first: the server may be writing into it at this very moment
+        if cache.is_dir():
+            gone = cache.with_name(f"gone-{time.monotonic_ns()}")
+            cache.rename(gone)
+            shutil.rmtree(gone)
+
+    def inject() -> None:
+        wait_for(lambda: len(list(cache.rglob("output.pkl"))) > 20, what="disk entries")
+        for entry in cache.rglob("output.pkl"):  # corrupt entries
+            entry.write_bytes(b"\x80\x04 not a pickle")
+        time.sleep(0.3)
+        remove_folder()  # the folder deleted
+        time.sleep(0.3)
+        while True:  # a file where the folder was: nothing can be written
+            remove_folder()
+            try:
+                with cache.open("x") as handle:
+                    handle.write("in the way")
+                break
+            except (FileExistsError, IsADirectoryError):
+                continue
+        time.sleep(0.3)
+        cache.unlink()  # and back
+
+    for _ in range(2):  # twice: each fault is logged once, counted every time
+        traffic = Traffic(server.url, clients=4)
+        asyncio.run(traffic.run_while(inject))
+        answered_by(traffic, versions)
+    text = httpx.get(f"{server.url}/metrics").text
+    assert metric(text, "newsapi_cache_faults_total", kind="read") >= 1
+    assert metric(text, "newsapi_cache_faults_total", kind="write") >= 2
+    log = server.log()
+    for kind in ("read", "write"):
+        assert log.count(f"disk cache fault ({kind})") == 1
+    assert "Traceback" not in log
+
+
+# -- soak ---------------------------------------------------------------------------------------
+def worker_pids(supervisor: int) -> list[int]:
+    """uvicorn's worker processes (multiprocessing also starts a resource tracker)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    assert match, status
+    return int(match.group(1))
+
+
+def wrk(url: str, seconds: float, connections: int) -> str:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{round(seconds)}s", "--timeout", "10s",
+         "-s", str(ROOT / "tests" / "soak.lua"), url],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "SOAK_PREFIX": str(time.time_ns())},
+    )  # fmt: skip
+    return out.stdout
+
+
+@pytest.mark.soak
+def test_soak_two_workers_mixed_traffic(
+    start_server: Callable[..., Server], tiny_model: Artifact, tmp_path: Path
+) -> None:
+    seconds = float(os.environ.get("NEWSAPI_SOAK_SECONDS", "10"))
+    limit = 2 * 2**20
+    server = start_server(
+        tiny_model.path,
+        workers=2,
+        NEWSAPI_CACHE_BYTES_LIMIT=str(limit),
+        NEWSAPI_CACHE_REDUCE_INTERVAL="1",
+        NEWSAPI_CACHE_WRITE_BUDGET="0.5",
+        # a memory tier that fills up during the warm-up: growth after it would be a leak,
+        # not the (bounded) cache doing its job
+        NEWSAPI_MEMORY_CACHE_SIZE="5000",
+    )
+    wrk(server.url, 3, 64)  # warm-up
+    pids = worker_pids(server.process.pid)
+    assert len(pids) == 2
+    before = {pid: rss_kib(pid) for pid in pids}
+    report = wrk(server.url, seconds, 64)
+    after = {pid: rss_kib(pid) for pid in pids}
+    print(report, "\nRSS KiB before/after:", before, after)
+    assert "Non-2xx" not in report, report
+    assert "Socket errors" not in report, report
+    requests = int(re.search(r"(\d+) requests in", report).group(1))  # type: ignore[union-attr]
+    assert requests > 1000
+    for pid in pids:
+        assert after[pid] < before[pid] * 1.2, (before, after)
+    cache = tmp_path / "cache"
+    wait_for(
+        lambda: sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) <= limit,
+        timeout=10,
+        what="the disk cache back within its limit",
+    )
+    assert server.stop() in {0, -15}
+    assert "Traceback" not in server.log()
