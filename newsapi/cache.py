@@ -46,28 +46,41 @@ def remember(model_version: str, text: str, category: str | None) -> str | None:
 
 
 class MemoryTier:
-    """A bounded least-recently-used mapping ``(model_version, text) -> category``."""
+    """A bounded least-recently-used mapping ``(model_version, text) -> category``.
+
+    It holds the answers of one model version, the one serving (:meth:`use`); answers of any
+    other version are neither kept nor given. Keys are the texts themselves, plain strings,
+    which Python's garbage collector does not have to track.
+    """
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self.version = ""
+        self._data: OrderedDict[str, str] = OrderedDict()
 
     def get(self, version: str, text: str) -> str | None:
-        key = (version, text)
-        value = self._data.get(key)
+        if version != self.version:
+            return None
+        value = self._data.get(text)
         if value is not None:
-            self._data.move_to_end(key)
+            self._data.move_to_end(text)
         return value
 
+    def use(self, version: str) -> None:
+        """Serve ``version`` from now on, forgetting the answers of the previous one."""
+        if version != self.version:
+            self.version = version
+            self._data = OrderedDict()
+
     def put(self, version: str, text: str, category: str) -> None:
-        if self.max_entries == 0:
-            return
-        self._data[(version, text)] = category
+        if self.max_entries == 0 or version != self.version:
+            return  # e.g. a batch that finished after a reload: its model is gone
+        self._data[text] = category
         if len(self._data) > self.max_entries:
             self._data.popitem(last=False)
 
     def clear(self) -> None:
-        self._data.clear()
+        self._data = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._data)

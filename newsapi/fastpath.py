@@ -12,6 +12,7 @@ body replayed if it was already read, so errors and documentation have one sourc
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -19,7 +20,10 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = logging.getLogger("newsapi")
+
 JSON_HEADER = (b"content-type", b"application/json")
+INTERNAL_ERROR = b'{"detail":"internal error"}'
 CACHE_HEADER = {True: (b"x-cache", b"hit"), False: (b"x-cache", b"miss")}
 
 
@@ -67,27 +71,35 @@ class FastPredictionPath:
         except ValidationError:
             await self.app(scope, _replay(body, receive), send)
             return
-        if adapter is self.adapters["/prediction"]:
-            found = await classifier.predict(payload.text)
-            content = orjson.dumps({"category": found.category})
-            version, cached = found.model_version, found.cached
-        else:
-            answers = await classifier.predict_many(payload.texts)
-            content = orjson.dumps({"categories": [p.category for p in answers]})
-            version, cached = answers[0].model_version, all(p.cached for p in answers)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    JSON_HEADER,
-                    (b"content-length", str(len(content)).encode()),
-                    (b"x-model-version", version.encode()),
-                    CACHE_HEADER[cached],
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        try:
+            if adapter is self.adapters["/prediction"]:
+                found = await classifier.predict(payload.text)
+                content = orjson.dumps({"category": found.category})
+                version, cached = found.model_version, found.cached
+            else:
+                answers = await classifier.predict_many(payload.texts)
+                content = orjson.dumps({"categories": answers.categories})
+                version, cached = answers.model_version, answers.cached
+        except Exception as exc:  # this lane is outside FastAPI's error handling: do its job
+            log.error("unhandled %s on %s: %r", type(exc).__name__, scope["path"], exc)
+            await _send(send, 500, INTERNAL_ERROR, [JSON_HEADER])
+            return
+        await _send(send, 200, content, [
+            JSON_HEADER, (b"x-model-version", version.encode()), CACHE_HEADER[cached]
+        ])  # fmt: skip
+
+
+async def _send(
+    send: Send, status: int, content: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(content)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:

@@ -136,11 +136,7 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
             body = {"categories": [c for c, _ in answers], "scores": [s for _, s in answers]}
             return _answer(body, version, False)
         found = await classifier.predict_many(texts)
-        return _answer(
-            {"categories": [p.category for p in found]},
-            found[0].model_version,
-            all(p.cached for p in found),
-        )
+        return _answer({"categories": found.categories}, found.model_version, found.cached)
 
     @router.delete(
         "/cache",

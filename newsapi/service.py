@@ -9,16 +9,18 @@ takes one snapshot of the current model, and every answer carries that model's v
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import sklearn
 
 from newsapi.artifacts import Artifact, load_artifact
 from newsapi.batching import MicroBatcher
-from newsapi.cache import Entry, PredictionCache
+from newsapi.cache import PredictionCache
 from newsapi.errors import NewsapiError
 from newsapi.metrics import Metrics
 from newsapi.settings import Settings
@@ -37,8 +39,15 @@ class NoScoresError(NewsapiError):
 @dataclass(frozen=True, slots=True)
 class Prediction:
     category: str
-    model_version: str
     cached: bool
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Predictions:
+    model_version: str
+    categories: list[str]
+    cached: bool  # every one of them
 
 
 class Classifier:
@@ -93,6 +102,7 @@ class Classifier:
         # Warm the model up (first calls build lazy state), then swap: one attribute store.
         artifact.pipeline.predict(["warm up"])
         self.artifact = artifact
+        self.cache.memory.use(artifact.model_version)
         self.metrics.set_model(artifact.model_version)
         log.info(
             "serving model %s (%d categories) from %s",
@@ -115,7 +125,9 @@ class Classifier:
             if artifact.model_version != previous:
                 await loop.run_in_executor(None, artifact.pipeline.predict, ["warm up"])
                 self.artifact = artifact
+                self.cache.memory.use(artifact.model_version)
                 self.metrics.set_model(artifact.model_version)
+                gc.freeze()  # the new model lives long too (see the app's lifespan)
                 log.info("reloaded model: %s -> %s", previous, artifact.model_version)
             self.metrics.reloads.labels("ok").inc()
             return previous, artifact
@@ -132,41 +144,49 @@ class Classifier:
         category = self.cache.memory.get(version, text)
         if category is not None:
             self.metrics.memory_hit.inc()
-            return Prediction(category, version, True)
+            return Prediction(category, True, version)
         self.metrics.memory_miss.inc()
         return await self._batcher.submit(text)
 
-    async def predict_many(self, texts: list[str]) -> list[Prediction]:
+    async def predict_many(self, texts: list[str]) -> Predictions:
         """The categories of ``texts`` in order, with one model call for all the misses."""
         version = self.current().model_version
-        memory = self.cache.memory
-        found = [memory.get(version, text) for text in texts]
+        get = self.cache.memory.get
+        found = [get(version, text) for text in texts]
         missing = [text for text, category in zip(texts, found, strict=True) if category is None]
-        hits = len(texts) - len(missing)
-        self.metrics.memory_hit.inc(hits)
+        self.metrics.memory_hit.inc(len(texts) - len(missing))
         if not missing:
-            return [Prediction(c, version, True) for c in found if c is not None]
+            return Predictions(version, found, True)  # type: ignore[arg-type]
         self.metrics.memory_miss.inc(len(missing))
-        computed = iter(await self._predict_batch(missing))
-        return [Prediction(c, version, True) if c is not None else next(computed) for c in found]
+        computed_by, computed = await self._compute(missing)
+        if computed_by != version:  # reloaded meanwhile: answer from one model only
+            return await self.predict_many(texts)
+        pairs = zip(texts, found, strict=True)
+        categories = [computed[text][0] if c is None else c for text, c in pairs]
+        return Predictions(version, categories, False)
 
     async def _predict_batch(self, texts: list[str]) -> list[Prediction]:
-        artifact = self.current()  # one model for the whole batch
+        """The micro-batcher's handler: one model call for the texts gathered."""
+        version, computed = await self._compute(texts)
+        return [Prediction(*computed[text], model_version=version) for text in texts]
+
+    async def _compute(self, texts: list[str]) -> tuple[str, dict[str, tuple[str, bool]]]:
+        """``{text: (category, cached on disk)}`` from one hop to the model thread, by one
+        model (whose version comes first); fills the memory tier and queues disk writes."""
+        artifact = self.current()
         unique = list(dict.fromkeys(texts))
         loop = asyncio.get_running_loop()
         answers = await loop.run_in_executor(self._executor, self._classify, artifact, unique)
         version = artifact.model_version
-        memory = self.cache.memory
-        fresh: list[Entry] = []
-        by_text: dict[str, Prediction] = {}
+        put = self.cache.memory.put
+        fresh = []
         for text, (category, cached) in zip(unique, answers, strict=True):
-            memory.put(version, text, category)
+            put(version, text, category)
             if not cached:
                 fresh.append((text, category))
-            by_text[text] = Prediction(category, version, cached)
         self.cache.write_behind(version, fresh)
         self.metrics.batch_size.observe(len(unique))
-        return [by_text[text] for text in texts]
+        return version, dict(zip(unique, answers, strict=True))
 
     def _classify(self, artifact: Artifact, texts: list[str]) -> list[tuple[str, bool]]:
         """Runs in the model thread: the disk tier for small batches, then ``predict``."""
@@ -182,8 +202,10 @@ class Classifier:
         todo = [text for text, value in zip(texts, stored, strict=True) if value is None]
         predicted: Any = iter(())
         if todo:
-            names = artifact.target_names
-            predicted = iter([names[i] for i in artifact.pipeline.predict(todo)])
+            # the inputs are texts the routes validated: scikit-learn's own checks can go
+            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                labels = artifact.pipeline.predict(todo)
+            predicted = iter(np.asarray(artifact.target_names, dtype=object)[labels].tolist())
             self.metrics.predictions.labels("model").inc(len(todo))
         return [
             (value, True) if value is not None else (next(predicted), False) for value in stored

@@ -32,6 +32,7 @@ def entries(cache_dir: Path) -> list[Path]:
 
 def test_memory_tier_is_bounded_lru() -> None:
     tier = MemoryTier(2)
+    tier.use("v1")
     tier.put("v1", "a", "x")
     tier.put("v1", "b", "y")
     assert tier.get("v1", "a") == "x"  # now b is the least recently used
@@ -39,6 +40,11 @@ def test_memory_tier_is_bounded_lru() -> None:
     assert (tier.get("v1", "a"), tier.get("v1", "b"), tier.get("v1", "c")) == ("x", None, "z")
     assert len(tier) == 2
     assert tier.get("v2", "a") is None  # another model version is another key
+    tier.put("v2", "a", "other")  # a late answer of another model is not kept
+    assert tier.get("v1", "a") == "x"
+    tier.use("v2")  # a reload: the old answers go
+    assert len(tier) == 0
+    assert tier.get("v1", "a") is None
 
 
 def test_disk_tier_round_trip_and_size_limit(tmp_path: Path) -> None:

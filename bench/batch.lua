@@ -1,0 +1,53 @@
+-- Batch: every request POSTs {"texts": [...]} with <size> messages to /predictions, each
+-- message unique in the run and across runs (see texts.lua).
+-- Script arguments: <bench directory> <nonce> <size>.
+--
+-- As in unique.lua, the response callback counts non-2xx answers and "X-Cache: hit" headers
+-- (a batch is a hit only when every text was) and done() prints the totals for the harness.
+local threads = {}
+local next_id = 1
+local json_headers = { ["Content-Type"] = "application/json" }
+local message
+local size
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  threads[#threads + 1] = thread
+end
+
+function init(args)
+  seen, bad, hits = 0, 0, 0
+  message = dofile(args[1] .. "/texts.lua").generator(args[1], args[2], id)
+  size = tonumber(args[3])
+end
+
+function request()
+  local texts = {}
+  for i = 1, size do
+    texts[i] = message()
+  end
+  local body = '{"texts":["' .. table.concat(texts, '","') .. '"]}'
+  return wrk.format("POST", nil, json_headers, body)
+end
+
+function response(status, headers, body)
+  seen = seen + 1
+  if status < 200 or status > 299 then
+    bad = bad + 1
+  end
+  if (headers["x-cache"] or headers["X-Cache"]) == "hit" then
+    hits = hits + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local total_seen, total_bad, total_hits = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    total_seen = total_seen + thread:get("seen")
+    total_bad = total_bad + thread:get("bad")
+    total_hits = total_hits + thread:get("hits")
+  end
+  io.write(string.format("bench-lua: responses=%d non2xx=%d cache_hits=%d\n",
+    total_seen, total_bad, total_hits))
+end

@@ -1,0 +1,64 @@
+"""The compute floor: the model alone, in this process, with no server and no HTTP.
+
+A batch of ``size`` fresh messages through ``pipeline.predict`` gives the documents/s that
+``/predictions`` can at best approach; single-text ``predict`` calls give the latency a
+one-text request can at best approach.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench import texts
+
+BATCH_REPEATS = 15
+SINGLE_CALLS = 300
+
+
+@dataclass(frozen=True)
+class ComputeFloor:
+    """What the bare model does on this machine, now."""
+
+    batch_size: int
+    batch_seconds_median: float
+    documents_per_s: float
+    single_ms_median: float
+    single_ms_p99: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+def measure(pipeline: Any, batch_size: int, nonce: str) -> ComputeFloor:
+    """Median over :data:`BATCH_REPEATS` batches and :data:`SINGLE_CALLS` single calls.
+
+    Every batch gets new texts (the model caches nothing, but this keeps it the same
+    workload as the unique-text load) and the first, possibly slower, call is not counted.
+    """
+    stream = texts.messages(nonce, stream=0)
+    pipeline.predict([next(stream) for _ in range(batch_size)])  # warm-up
+    durations = []
+    for _ in range(BATCH_REPEATS):
+        batch = [next(stream) for _ in range(batch_size)]
+        start = time.perf_counter()
+        pipeline.predict(batch)
+        durations.append(time.perf_counter() - start)
+    singles = []
+    for _ in range(SINGLE_CALLS):
+        text = next(stream)
+        start = time.perf_counter()
+        pipeline.predict([text])
+        singles.append((time.perf_counter() - start) * 1e3)
+    batch_median = statistics.median(durations)
+    singles.sort()
+    return ComputeFloor(
+        batch_size=batch_size,
+        batch_seconds_median=batch_median,
+        documents_per_s=batch_size / batch_median,
+        single_ms_median=statistics.median(singles),
+        single_ms_p99=singles[min(len(singles) - 1, int(len(singles) * 0.99))],
+    )

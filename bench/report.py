@@ -1,0 +1,320 @@
+"""Ratios, targets and the printed/Markdown tables of a benchmark run.
+
+Every figure that matters is a ratio between two things measured in the same run on the same
+machine: newsapi over the HTTP floor, newsapi over the seed-style baseline, newsapi's
+``/predictions`` over the in-process compute floor. Absolute numbers are kept for reference
+only; they move with the machine's other load.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Row = dict[str, Any]
+
+TARGET_WORKERS = 1
+PREFERRED_CONNECTIONS = 32
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal of the issue, evaluated on this run's figures."""
+
+    name: str
+    ok: bool | None  # None: not measured in this run
+    detail: str
+
+    @property
+    def verdict(self) -> str:
+        """PASS, MISS or n/a."""
+        return "n/a" if self.ok is None else ("PASS" if self.ok else "MISS")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"name": self.name, "verdict": self.verdict, "detail": self.detail}
+
+
+def target_connections(connections: Sequence[int]) -> int:
+    """The load the targets are read at: 32 connections, else the most this run used."""
+    return PREFERRED_CONNECTIONS if PREFERRED_CONNECTIONS in connections else max(connections)
+
+
+def find(
+    rows: Sequence[Row], scenario: str, app: str, workers: int, connections: int
+) -> Row | None:
+    """The row of one measurement, if it was run (and did not fail)."""
+    for row in rows:
+        if (row["scenario"], row["app"], row["workers"], row["connections"]) == (
+            scenario,
+            app,
+            workers,
+            connections,
+        ):
+            return row
+    return None
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0 or math.isnan(denominator):
+        return None
+    if math.isnan(numerator):
+        return None
+    return numerator / denominator
+
+
+def _field(row: Row | None, name: str) -> float | None:
+    return None if row is None else float(row[name])
+
+
+def add_ratios(rows: list[Row], compute_docs_per_s: float | None) -> None:
+    """Give each row its ratios to the floor and the baseline measured like it.
+
+    ``vs_floor``: requests/s over the HTTP floor's (for batch rows: documents/s over the
+    in-process compute floor's); ``vs_seed``: requests/s over the seed baseline's;
+    ``p99_vs_floor``: p99 over the floor's p99.
+    """
+    for row in rows:
+        key = (row["scenario"], row["workers"], row["connections"])
+        floor = find(rows, key[0], "floor", key[1], key[2])
+        seed = find(rows, key[0], "seed", key[1], key[2])
+        if row["scenario"] == "batch":
+            row["vs_floor"] = _ratio(row["documents_per_s"], compute_docs_per_s)
+            row["p99_vs_floor"] = None
+        else:
+            row["vs_floor"] = _ratio(row["requests_per_s"], _field(floor, "requests_per_s"))
+            row["p99_vs_floor"] = _ratio(row["p99_ms"], _field(floor, "p99_ms"))
+        row["vs_seed"] = _ratio(row["requests_per_s"], _field(seed, "requests_per_s"))
+
+
+def evaluate(
+    rows: Sequence[Row],
+    starts: Sequence[Row],
+    compute: dict[str, Any] | None,
+    connections: Sequence[int],
+    batch_size: int,
+) -> list[Target]:
+    """The issue's targets, read at 1 worker and :func:`target_connections`."""
+    conns = target_connections(connections)
+    at = f"{TARGET_WORKERS} worker, {conns} connections"
+
+    def get(scenario: str, app: str) -> Row | None:
+        return find(rows, scenario, app, TARGET_WORKERS, conns)
+
+    def compare(
+        name: str, scenario: str, other: str, field: str, factor: float, higher: bool, unit: str
+    ) -> Target:
+        # higher: newsapi's figure must be at least factor x the other's (else at most)
+        mine, theirs = get(scenario, "newsapi"), get(scenario, other)
+        if mine is None or theirs is None:
+            return Target(name, None, f"not measured ({at})")
+        ratio = _ratio(mine[field], theirs[field])
+        if ratio is None:
+            return Target(name, None, f"no {field} to compare ({at})")
+        detail = (
+            f"newsapi {_num(mine[field])} {unit} vs {other} {_num(theirs[field])} {unit}: "
+            f"{ratio:.2f}x, target {'≥' if higher else '≤'} {factor:g}x ({at})"
+        )
+        return Target(name, ratio >= factor if higher else ratio <= factor, detail)
+
+    targets = [
+        compare("unique texts ≥ 0.7x HTTP floor", "unique", "floor", "requests_per_s", 0.7,
+                True, "req/s"),
+        compare("unique texts ≥ 8x seed baseline", "unique", "seed", "requests_per_s", 8.0,
+                True, "req/s"),
+        compare("repeated text ≥ 0.95x HTTP floor", "repeated", "floor", "requests_per_s", 0.95,
+                True, "req/s"),
+        compare("unique texts p99 ≤ 2x floor p99", "unique", "floor", "p99_ms", 2.0, False,
+                "ms"),
+        compare("repeated text p99 ≤ 2x floor p99", "repeated", "floor", "p99_ms", 2.0, False,
+                "ms"),
+    ]  # fmt: skip
+
+    name = f"/predictions ({batch_size} texts) ≥ 0.8x compute floor"
+    batch = get("batch", "newsapi")
+    if batch is None or compute is None:
+        targets.append(Target(name, None, f"not measured ({at})"))
+    else:
+        ratio = batch["documents_per_s"] / compute["documents_per_s"]
+        targets.append(
+            Target(
+                name,
+                ratio >= 0.8,
+                f"{_num(batch['documents_per_s'])} docs/s vs in-process "
+                f"{_num(compute['documents_per_s'])} docs/s: {ratio:.2f}x, target ≥ 0.8x ({at})",
+            )
+        )
+
+    ready = [s for s in starts if s["app"] == "newsapi" and s["workers"] == TARGET_WORKERS]
+    if not ready or ready[0].get("ready_s") is None:
+        targets.append(Target("ready ≤ 2 s after start", None, "newsapi (1 worker) not started"))
+    else:
+        seconds = ready[0]["ready_s"]
+        targets.append(
+            Target(
+                "ready ≤ 2 s after start",
+                seconds <= 2.0,
+                f"/readyz answered 200 {seconds:.2f} s after the process started (1 worker)",
+            )
+        )
+
+    mine = [row for row in rows if row["app"] == "newsapi"]
+    errors = sum(row["errors"] for row in mine)
+    others = sum(row["errors"] for row in rows if row["app"] != "newsapi")
+    targets.append(
+        Target(
+            "errors: 0",
+            None if not mine else errors == 0,
+            f"newsapi: {errors} in {len(mine)} runs (reference apps: {others})",
+        )
+    )
+    return targets
+
+
+# -- formatting ------------------------------------------------------------------------------
+COLUMNS = (
+    ("scenario", "<"), ("app", "<"), ("w", ">"), ("conns", ">"), ("req/s", ">"),
+    ("docs/s", ">"), ("p50 ms", ">"), ("p99 ms", ">"), ("errors", ">"), ("vs floor", ">"),
+    ("vs seed", ">"), ("p99 vs floor", ">"), ("cpu srv", ">"), ("cpu wrk", ">"),
+)  # fmt: skip
+
+
+def _num(value: float | None) -> str:
+    """Three significant figures, no exponent: 12300, 1230, 123, 12.3, 1.23, 0.123."""
+    if value is None or math.isnan(value):
+        return "-"
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _cells(row: Row) -> list[str]:
+    return [
+        row["scenario"],
+        row["app"],
+        str(row["workers"]),
+        str(row["connections"]),
+        _num(row["requests_per_s"]),
+        _num(row["documents_per_s"]) if row["scenario"] == "batch" else "",
+        _num(row["p50_ms"]),
+        _num(row["p99_ms"]),
+        str(row["errors"]),
+        _times(row.get("vs_floor")),
+        _times(row.get("vs_seed")),
+        _times(row.get("p99_vs_floor")),
+        _times(row.get("server_cores")),
+        _times(row.get("wrk_cores")),
+    ]
+
+
+def text_table(rows: Sequence[Row]) -> str:
+    """The measurements as an aligned plain-text table."""
+    grid = [[name for name, _ in COLUMNS], *(_cells(row) for row in rows)]
+    widths = [max(len(line[i]) for line in grid) for i in range(len(COLUMNS))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) if align == "<" else cell.rjust(width)
+            for cell, width, (_, align) in zip(cells, widths, COLUMNS, strict=True)
+        ).rstrip()
+
+    rule = "-" * len(line(grid[0]))
+    return "\n".join([line(grid[0]), rule, *(line(cells) for cells in grid[1:])])
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+    """The measurements as a Markdown table."""
+    header = "| " + " | ".join(name for name, _ in COLUMNS) + " |"
+    align = "|" + "|".join(":--" if a == "<" else "--:" for _, a in COLUMNS) + "|"
+    body = ["| " + " | ".join(cell or " " for cell in _cells(row)) + " |" for row in rows]
+    return "\n".join([header, align, *body])
+
+
+TABLE_NOTES = (
+    "vs floor: requests/s over the HTTP floor's at the same workers and connections (batch "
+    "rows: documents/s over the in-process compute floor's); vs seed: over the seed-style "
+    "baseline's; p99 vs floor: p99 over the floor's p99; cpu srv / cpu wrk: cores used by the "
+    "server's workers / by wrk during the run (2 cores in all)."
+)
+
+
+def target_lines(targets: Sequence[Target]) -> list[str]:
+    """``PASS name: detail`` lines."""
+    return [f"{t.verdict:<4} {t.name}: {t.detail}" for t in targets]
+
+
+def start_lines(starts: Sequence[Row]) -> list[str]:
+    """Start-up time and resident memory of every server start."""
+    lines = []
+    for start in starts:
+        if start.get("ready_s") is None:
+            lines.append(f"{start['app']} ({start['workers']} worker(s)): did not start")
+            continue
+        after_start = ", ".join(f"{kib / 1024:.0f}" for kib in start["rss_kib_after_start"])
+        after_load = ", ".join(f"{kib / 1024:.0f}" for kib in start.get("rss_kib_after_load", []))
+        lines.append(
+            f"{start['app']} ({start['workers']} worker(s)): first 200 after "
+            f"{start['ready_s']:.2f} s, all workers accepting after {start['all_ready_s']:.2f} s; "
+            f"RSS per worker {after_start} MiB after start, {after_load or '-'} MiB after load"
+        )
+    return lines
+
+
+def compute_lines(compute: dict[str, Any] | None) -> list[str]:
+    """The in-process compute floor, in words."""
+    if compute is None:
+        return ["compute floor: not measured"]
+    return [
+        f"compute floor (in-process predict, no server): {_num(compute['documents_per_s'])} "
+        f"docs/s in batches of {compute['batch_size']} "
+        f"({compute['batch_seconds_median'] * 1e3:.1f} ms a batch, median); one text "
+        f"{compute['single_ms_median']:.3f} ms median, {compute['single_ms_p99']:.3f} ms p99"
+    ]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The whole run as a Markdown summary."""
+    meta = result["meta"]
+    settings = result["settings"]
+    out = [
+        f"# newsapi benchmark, {meta['started_utc']}",
+        "",
+        f"Mode: {'smoke' if settings['smoke'] else 'full'}; commit {meta['git_commit']}"
+        f"{' (with uncommitted changes)' if meta['git_dirty'] else ''}; model "
+        f"{meta['model_version']}; {meta['cpus']} CPUs; Python {meta['python']}; {meta['wrk']}.",
+        "",
+        f"Each run: {settings['warmup_s']} s warm-up, then {settings['duration_s']} s measured, "
+        f"`wrk -t{settings['wrk_threads']}`; connections {settings['connections']}; workers "
+        f"{settings['workers']}; batch of {settings['batch_size']} texts. Total "
+        f"{result['elapsed_s']:.0f} s.",
+        "",
+        "## Targets",
+        "",
+        *(f"- **{t['verdict']}** {t['name']}: {t['detail']}" for t in result["targets"]),
+        "",
+        "## Measurements",
+        "",
+        markdown_table(result["runs"]),
+        "",
+        TABLE_NOTES,
+        "",
+        "## Compute floor, start-up and memory",
+        "",
+        *(f"- {line}" for line in compute_lines(result["compute_floor"])),
+        *(f"- {line}" for line in start_lines(result["starts"])),
+    ]
+    if result["failures"]:
+        out += ["", "## Failures", "", *(f"- {failure}" for failure in result["failures"])]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,37 @@
+"""The benchmark harness in smoke mode: it runs, and all three apps answer correctly.
+(No timing is asserted: performance figures come from `make bench`.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsapi.artifacts import Artifact
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.corpus, pytest.mark.server]
+
+
+def test_bench_smoke(real_model: Artifact, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--model", str(real_model.path),
+         "--results-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "latest-smoke.json").read_text())
+    assert results["failures"] == []
+    # every app was started and answered the checks before its load
+    assert {(s["app"], s["answers_ok"]) for s in results["starts"]} == {
+        ("newsapi", True), ("floor", True), ("seed", True),
+    }  # fmt: skip
+    runs = results["runs"]
+    assert {(r["app"], r["scenario"]) for r in runs} >= {
+        ("newsapi", "repeated"), ("newsapi", "unique"), ("newsapi", "batch"),
+        ("floor", "unique"), ("seed", "unique"),
+    }  # fmt: skip
+    assert all(r["errors"] == 0 and r["requests"] > 0 for r in runs)
