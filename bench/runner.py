@@ -160,7 +160,7 @@ def scenarios(batch_size: int) -> dict[str, Scenario]:
     return {
         "repeated": Scenario("repeated", "repeated.lua", "/prediction", unique=False),
         "unique": Scenario("unique", "unique.lua", "/prediction"),
-        "batch": Scenario("batch", "batch.lua", "/predictions", texts_per_request=batch_size),
+        "batch": Scenario("batch", "unique.lua", "/predictions", texts_per_request=batch_size),
     }
 
 

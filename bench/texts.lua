@@ -1,4 +1,4 @@
--- Short newsgroup-style messages for unique.lua and batch.lua (each loads this with dofile).
+-- Short newsgroup-style messages for unique.lua (which loads this with dofile).
 -- The same recipe as texts.py, which the harness uses for the in-process compute floor.
 --
 -- A message is an opener, a clause of 9-13 words, a second clause of 7-11 words and a

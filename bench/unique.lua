@@ -1,13 +1,17 @@
--- Unique texts: every request POSTs {"text": ...} with a message no request of this run (or of
--- any earlier run) has sent, so a caching service can never answer from its cache.
--- Script arguments: <bench directory> <nonce>; the nonce is fresh for every wrk run.
+-- Unique texts: every request carries messages no request of this run (or of any earlier run)
+-- has sent, so a caching service can never answer from its cache (see texts.lua).
+-- Script arguments: <bench directory> <nonce> [<size>]; the nonce is fresh for every wrk run.
+-- Without a size, each request POSTs {"text": ...} (to /prediction); with one, it POSTs
+-- {"texts": [...]} with <size> messages (to /predictions).
 --
--- The response callback counts non-2xx answers and "X-Cache: hit" headers; done() prints the
--- totals on a "bench-lua:" line that the harness reads, to prove that no answer was a hit.
+-- The response callback counts non-2xx answers and "X-Cache: hit" headers (a batch is a hit
+-- only when every text was); done() prints the totals on a "bench-lua:" line that the harness
+-- reads, to prove that no answer was a hit.
 local threads = {}
 local next_id = 1
 local json_headers = { ["Content-Type"] = "application/json" }
 local message
+local size
 
 function setup(thread)
   thread:set("id", next_id)
@@ -19,10 +23,18 @@ function init(args)
   -- counters are globals: done() reads them with thread:get
   seen, bad, hits = 0, 0, 0
   message = dofile(args[1] .. "/texts.lua").generator(args[1], args[2], id)
+  size = tonumber(args[3])
 end
 
 function request()
-  return wrk.format("POST", nil, json_headers, '{"text":"' .. message() .. '"}')
+  if size == nil then
+    return wrk.format("POST", nil, json_headers, '{"text":"' .. message() .. '"}')
+  end
+  local texts = {}
+  for i = 1, size do
+    texts[i] = message()
+  end
+  return wrk.format("POST", nil, json_headers, '{"texts":["' .. table.concat(texts, '","') .. '"]}')
 end
 
 function response(status, headers, body)

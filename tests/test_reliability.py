@@ -4,6 +4,7 @@ faults while serving, and the soak run (marked ``soak``; ``make soak`` runs it f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import re
@@ -167,10 +168,15 @@ def test_cache_faults_under_load(
             cache.rename(gone)
             shutil.rmtree(gone)
 
+    def pickles() -> list[Path]:
+        # os.walk shrugs off folders the server removes while we look (rglob does not)
+        return [Path(d, "output.pkl") for d, _, files in os.walk(cache) if "output.pkl" in files]
+
     def inject() -> None:
-        wait_for(lambda: len(list(cache.rglob("output.pkl"))) > 20, what="disk entries")
-        for entry in cache.rglob("output.pkl"):  # corrupt entries
-            entry.write_bytes(b"\x80\x04 not a pickle")
+        wait_for(lambda: len(pickles()) > 20, what="disk entries")
+        for entry in pickles():  # corrupt entries
+            with contextlib.suppress(FileNotFoundError):
+                entry.write_bytes(b"\x80\x04 not a pickle")
         time.sleep(0.3)
         remove_folder()  # the folder deleted
         time.sleep(0.3)
@@ -199,6 +205,16 @@ def test_cache_faults_under_load(
 
 
 # -- soak ---------------------------------------------------------------------------------------
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder``, tolerating files removed while it counts."""
+    total = 0
+    for directory, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                total += Path(directory, name).stat().st_size
+    return total
+
+
 def worker_pids(supervisor: int) -> list[int]:
     """uvicorn's worker processes (multiprocessing also starts a resource tracker)."""
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
@@ -255,7 +271,7 @@ def test_soak_two_workers_mixed_traffic(
         assert after[pid] < before[pid] * 1.2, (before, after)
     cache = tmp_path / "cache"
     wait_for(
-        lambda: sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) <= limit,
+        lambda: folder_bytes(cache) <= limit,
         timeout=10,
         what="the disk cache back within its limit",
     )
