@@ -66,6 +66,25 @@ class MemoryTier:
             self._data.move_to_end(text)
         return value
 
+    def get_many(self, version: str, texts: list[str]) -> list[str | None]:
+        """:meth:`get` for many texts at C speed (``map``), the hits made most recent."""
+        if version != self.version:
+            return [None] * len(texts)
+        found = list(map(self._data.get, texts))
+        move = self._data.move_to_end
+        for text, value in zip(texts, found, strict=True):
+            if value is not None:
+                move(text)
+        return found
+
+    def put_many(self, version: str, entries: dict[str, str]) -> None:
+        """:meth:`put` for many entries at once."""
+        if self.max_entries == 0 or version != self.version:
+            return
+        self._data.update(entries)
+        while len(self._data) > self.max_entries:
+            self._data.popitem(last=False)
+
     def use(self, version: str) -> None:
         """Serve ``version`` from now on, forgetting the answers of the previous one."""
         if version != self.version:

@@ -10,12 +10,14 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from pydantic import ValidationError
 
-from newsapi.service import Classifier
+from newsapi.service import Classifier, ModelNotReadyError
 from newsapi.settings import Settings
 
 
 async def get_classifier(request: Request) -> Classifier:
-    classifier: Classifier = request.app.state.classifier
+    classifier: Classifier | None = request.app.state.classifier
+    if classifier is None:  # starting or stopping
+        raise ModelNotReadyError("the model is not loaded")
     return classifier
 
 

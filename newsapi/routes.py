@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from pydantic import TypeAdapter, ValidationError
 
 from newsapi.artifacts import ArtifactError
-from newsapi.deps import ClassifierDep, RequestError, parse_json_body, require_admin
+from newsapi.deps import (
+    ClassifierDep,
+    RequestError,
+    get_classifier,
+    parse_json_body,
+    require_admin,
+)
 from newsapi.schemas import (
     MessageBody,
     ModelInfo,
@@ -18,7 +24,7 @@ from newsapi.schemas import (
     ReloadOutput,
     ValidationErrorBody,
 )
-from newsapi.service import Classifier, NoScoresError
+from newsapi.service import NoScoresError
 
 JSON = "application/json"
 ANSWER_HEADERS = {
@@ -108,7 +114,7 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
         Concurrent calls share one model call (micro-batching); answers are cached by model
         version and text.
         """
-        classifier: Classifier = request.app.state.classifier
+        classifier = await get_classifier(request)
         text = (await parse_json_body(request, one)).text
         if _wants_scores(request):
             [(category, probabilities)] = await _scores(classifier, [text])
@@ -128,7 +134,7 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
     async def predictions(request: Request) -> Response:
         """``{"texts": [...]}`` → ``{"categories": [...]}`` in the same order, with one model
         call for every text not already cached. ``X-Cache`` is ``hit`` only if all were."""
-        classifier: Classifier = request.app.state.classifier
+        classifier = await get_classifier(request)
         texts = (await parse_json_body(request, many)).texts
         if _wants_scores(request):
             answers = await _scores(classifier, texts)

@@ -13,7 +13,6 @@ import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import sklearn
@@ -151,45 +150,48 @@ class Classifier:
     async def predict_many(self, texts: list[str]) -> Predictions:
         """The categories of ``texts`` in order, with one model call for all the misses."""
         version = self.current().model_version
-        get = self.cache.memory.get
-        found = [get(version, text) for text in texts]
+        found = self.cache.memory.get_many(version, texts)
         missing = [text for text, category in zip(texts, found, strict=True) if category is None]
         self.metrics.memory_hit.inc(len(texts) - len(missing))
         if not missing:
             return Predictions(version, found, True)  # type: ignore[arg-type]
         self.metrics.memory_miss.inc(len(missing))
-        computed_by, computed = await self._compute(missing)
+        computed_by, computed, _ = await self._compute(missing)
         if computed_by != version:  # reloaded meanwhile: answer from one model only
             return await self.predict_many(texts)
         pairs = zip(texts, found, strict=True)
-        categories = [computed[text][0] if c is None else c for text, c in pairs]
+        categories = [computed[text] if c is None else c for text, c in pairs]
         return Predictions(version, categories, False)
 
     async def _predict_batch(self, texts: list[str]) -> list[Prediction]:
         """The micro-batcher's handler: one model call for the texts gathered."""
-        version, computed = await self._compute(texts)
-        return [Prediction(*computed[text], model_version=version) for text in texts]
+        version, computed, from_disk = await self._compute(texts)
+        return [Prediction(computed[text], text in from_disk, version) for text in texts]
 
-    async def _compute(self, texts: list[str]) -> tuple[str, dict[str, tuple[str, bool]]]:
-        """``{text: (category, cached on disk)}`` from one hop to the model thread, by one
-        model (whose version comes first); fills the memory tier and queues disk writes."""
+    async def _compute(self, texts: list[str]) -> tuple[str, dict[str, str], set[str]]:
+        """One hop to the model thread, one model: its version, ``{text: category}`` and
+        the texts whose answer came from the disk tier. Fills the memory tier and queues the
+        new answers for the disk."""
         artifact = self.current()
         unique = list(dict.fromkeys(texts))
         loop = asyncio.get_running_loop()
-        answers = await loop.run_in_executor(self._executor, self._classify, artifact, unique)
+        categories, from_disk = await loop.run_in_executor(
+            self._executor, self._classify, artifact, unique
+        )
         version = artifact.model_version
-        put = self.cache.memory.put
-        fresh = []
-        for text, (category, cached) in zip(unique, answers, strict=True):
-            put(version, text, category)
-            if not cached:
-                fresh.append((text, category))
+        computed = dict(zip(unique, categories, strict=True))
+        self.cache.memory.put_many(version, computed)
+        if from_disk:
+            fresh = [(t, c) for t, c in computed.items() if t not in from_disk]
+        else:
+            fresh = list(computed.items())
         self.cache.write_behind(version, fresh)
         self.metrics.batch_size.observe(len(unique))
-        return version, dict(zip(unique, answers, strict=True))
+        return version, computed, from_disk
 
-    def _classify(self, artifact: Artifact, texts: list[str]) -> list[tuple[str, bool]]:
-        """Runs in the model thread: the disk tier for small batches, then ``predict``."""
+    def _classify(self, artifact: Artifact, texts: list[str]) -> tuple[list[str], set[str]]:
+        """Runs in the model thread: the disk tier for small batches, then ``predict``.
+        The categories of ``texts``, and those of them answered from the disk."""
         version = artifact.model_version
         stored: list[str | None] = [None] * len(texts)
         # A disk lookup costs about as much as predicting a text inside a large batch, so the
@@ -200,16 +202,18 @@ class Classifier:
             self.metrics.disk_hit.inc(hits)
             self.metrics.disk_miss.inc(len(texts) - hits)
         todo = [text for text, value in zip(texts, stored, strict=True) if value is None]
-        predicted: Any = iter(())
-        if todo:
-            # the inputs are texts the routes validated: scikit-learn's own checks can go
-            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-                labels = artifact.pipeline.predict(todo)
-            predicted = iter(np.asarray(artifact.target_names, dtype=object)[labels].tolist())
-            self.metrics.predictions.labels("model").inc(len(todo))
-        return [
-            (value, True) if value is not None else (next(predicted), False) for value in stored
-        ]
+        if not todo:
+            return stored, set(texts)  # type: ignore[return-value]
+        # the inputs are texts the routes validated: scikit-learn's own checks can go
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            labels = artifact.pipeline.predict(todo)
+        predicted: list[str] = np.asarray(artifact.target_names, dtype=object)[labels].tolist()
+        self.metrics.predictions.labels("model").inc(len(todo))
+        if len(todo) == len(texts):
+            return predicted, set()
+        fresh = iter(predicted)
+        from_disk = {text for text, value in zip(texts, stored, strict=True) if value is not None}
+        return [value if value is not None else next(fresh) for value in stored], from_disk
 
     async def scores(self, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
         """Category and per-category probabilities, computed fresh (not cached)."""

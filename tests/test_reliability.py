@@ -85,6 +85,8 @@ class Traffic:
 
 def answered_by(traffic: Traffic, versions: dict[str, str]) -> set[str]:
     """Check every answer against the model named in its header; the versions seen."""
+    counts = {v: sum(1 for _, got, *_ in traffic.answers if got == v) for v in versions}
+    print(f"{len(traffic.answers)} answers, {len(traffic.errors)} errors, by version {counts}")
     assert traffic.errors == []
     assert {status for status, *_ in traffic.answers} == {200}
     for _, version, got, topics in traffic.answers:
