@@ -32,6 +32,11 @@ class MicroBatcher(Generic[T, R]):
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._running = False
 
+    @property
+    def waiting(self) -> int:
+        """Items submitted and not yet taken into a batch: a measure of load."""
+        return len(self._pending)
+
     async def submit(self, item: T) -> R:
         """The handler's answer for ``item``, computed together with its neighbours."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()

@@ -49,8 +49,9 @@ class Settings(BaseSettings):
     disk_read_max_batch: int = Field(
         8,
         ge=0,
-        description="model calls for at most this many texts look in the disk tier first; "
-        "larger batches predict directly (cheaper per text than a disk read)",
+        description="model calls for at most this many texts, with no request waiting "
+        "behind them, look in the disk tier first; others predict directly (cheaper per "
+        "text than a disk read)",
     )
 
     # request limits
