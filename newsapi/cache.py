@@ -78,7 +78,8 @@ class MemoryTier:
         return found
 
     def put_many(self, version: str, entries: dict[str, str]) -> None:
-        """:meth:`put` for many entries at once."""
+        """Remember ``{text: category}`` answers of ``version`` (ignored for another
+        version: e.g. a batch that finished after a reload, whose model is gone)."""
         if self.max_entries == 0 or version != self.version:
             return
         self._data.update(entries)
@@ -90,13 +91,6 @@ class MemoryTier:
         if version != self.version:
             self.version = version
             self._data = OrderedDict()
-
-    def put(self, version: str, text: str, category: str) -> None:
-        if self.max_entries == 0 or version != self.version:
-            return  # e.g. a batch that finished after a reload: its model is gone
-        self._data[text] = category
-        if len(self._data) > self.max_entries:
-            self._data.popitem(last=False)
 
     def clear(self) -> None:
         self._data = OrderedDict()

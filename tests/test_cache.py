@@ -33,14 +33,17 @@ def entries(cache_dir: Path) -> list[Path]:
 def test_memory_tier_is_bounded_lru() -> None:
     tier = MemoryTier(2)
     tier.use("v1")
-    tier.put("v1", "a", "x")
-    tier.put("v1", "b", "y")
+    tier.put_many("v1", {"a": "x"})
+    tier.put_many("v1", {"b": "y"})
     assert tier.get("v1", "a") == "x"  # now b is the least recently used
-    tier.put("v1", "c", "z")
+    tier.put_many("v1", {"c": "z"})
     assert (tier.get("v1", "a"), tier.get("v1", "b"), tier.get("v1", "c")) == ("x", None, "z")
     assert len(tier) == 2
+    tier.put_many("v1", {"d": "w", "e": "v"})  # bulk too: the least recent go
+    assert tier.get_many("v1", ["a", "c", "d", "e"]) == [None, None, "w", "v"]
+    tier.put_many("v1", {"a": "x", "c": "z"})
     assert tier.get("v2", "a") is None  # another model version is another key
-    tier.put("v2", "a", "other")  # a late answer of another model is not kept
+    tier.put_many("v2", {"a": "other"})  # a late answer of another model is not kept
     assert tier.get("v1", "a") == "x"
     tier.use("v2")  # a reload: the old answers go
     assert len(tier) == 0
