@@ -63,7 +63,9 @@ class Artifact:
 
     @property
     def model_version(self) -> str:
-        return str(self.manifest["model_version"])
+        """The first hex digits of the verified sha256: tied to the bytes, not to the text
+        of the manifest, so two different models never share cache keys."""
+        return str(self.manifest["sha256"][:VERSION_LENGTH])
 
 
 def manifest_path(model_path: str | os.PathLike[str]) -> Path:
@@ -97,6 +99,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new, never half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates the file readable by its owner only; give it the usual mode
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -234,6 +240,11 @@ def load_artifact(
         names = [str(name) for name in target_names]
     except Exception as exc:  # unpickling can fail in many ways; all mean the same to a user
         raise ArtifactError(f"model file {path} could not be loaded ({exc!r}); {FIX}") from exc
+    if (
+        manifest.get("model_version", manifest["sha256"][:VERSION_LENGTH])
+        != (manifest["sha256"][:VERSION_LENGTH])
+    ):
+        raise ArtifactError(f"model manifest of {path} names a model_version not its sha256; {FIX}")
     if not hasattr(pipeline, "predict") or names != list(manifest.get("target_names", names)):
         raise ArtifactError(
             f"model file {path} does not hold a (pipeline, target_names) tuple matching its "

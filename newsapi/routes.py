@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from pydantic import TypeAdapter, ValidationError
 
 from newsapi.artifacts import ArtifactError
+from newsapi.data import NEWSGROUPS
 from newsapi.deps import (
     ClassifierDep,
     RequestError,
@@ -24,7 +26,7 @@ from newsapi.schemas import (
     ReloadOutput,
     ValidationErrorBody,
 )
-from newsapi.service import NoScoresError
+from newsapi.service import Classifier, NoScoresError
 
 JSON = "application/json"
 ANSWER_HEADERS = {
@@ -117,8 +119,7 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
         classifier = await get_classifier(request)
         text = (await parse_json_body(request, one)).text
         if _wants_scores(request):
-            [(category, probabilities)] = await _scores(classifier, [text])
-            version = classifier.current().model_version
+            version, [(category, probabilities)] = await _scores(classifier, [text])
             return _answer({"category": category, "scores": probabilities}, version, False)
         found = await classifier.predict(text)
         return _answer({"category": found.category}, found.model_version, found.cached)
@@ -137,8 +138,7 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
         classifier = await get_classifier(request)
         texts = (await parse_json_body(request, many)).texts
         if _wants_scores(request):
-            answers = await _scores(classifier, texts)
-            version = classifier.current().model_version
+            version, answers = await _scores(classifier, texts)
             body = {"categories": [c for c, _ in answers], "scores": [s for _, s in answers]}
             return _answer(body, version, False)
         found = await classifier.predict_many(texts)
@@ -190,25 +190,32 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
     async def model_info(classifier: ClassifierDep) -> ModelInfo:
         artifact = classifier.current()
         manifest = artifact.manifest
+        parameters = dict(manifest.get("parameters", {}))
+        dataset = dict(manifest.get("dataset", {}))
+        # an own corpus is named by its file or folder name, not by a path on the server
+        for fields, key in ((parameters, "dataset"), (dataset, "path")):
+            if isinstance(fields.get(key), str) and fields[key] != NEWSGROUPS:
+                fields[key] = Path(fields[key]).name
         return ModelInfo(
             model_version=artifact.model_version,
             categories=artifact.target_names,
             created_at=manifest.get("created_at"),
             metrics=manifest.get("metrics", {}),
-            parameters=manifest.get("parameters", {}),
-            dataset=manifest.get("dataset", {}),
+            parameters=parameters,
+            dataset=dataset,
             versions=manifest.get("versions", {}),
         )
 
     return router
 
 
-async def _scores(classifier: Any, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
+async def _scores(
+    classifier: Classifier, texts: list[str]
+) -> tuple[str, list[tuple[str, dict[str, float]]]]:
     try:
-        scored: list[tuple[str, dict[str, float]]] = await classifier.scores(texts)
+        return await classifier.scores(texts)
     except NoScoresError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    return scored
 
 
 def add_probes(app: FastAPI) -> None:
@@ -226,7 +233,7 @@ def add_probes(app: FastAPI) -> None:
     )
     async def readyz(request: Request) -> Response:
         classifier = request.app.state.classifier
-        if classifier is None or classifier.artifact is None or request.app.state.draining:
+        if classifier is None or classifier.artifact is None:
             return Response(orjson.dumps({"detail": "not ready"}), 503, media_type=JSON)
         return Response(orjson.dumps({"detail": "ready"}), media_type=JSON)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import sklearn
 
-from newsapi.artifacts import Artifact, load_artifact
+from newsapi.artifacts import FIX, Artifact, ArtifactError, load_artifact
 from newsapi.batching import MicroBatcher
 from newsapi.cache import PredictionCache
 from newsapi.errors import NewsapiError
@@ -77,32 +77,51 @@ class Classifier:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Artifact:
-        """Read and verify the configured artifact (blocking); raises ArtifactError."""
-        return load_artifact(
+        """Read, verify and warm up the configured artifact (blocking); raises ArtifactError.
+
+        The first ``predict`` builds lazy state, and it proves that the pipeline can predict
+        at all: a model that cannot is refused like a tampered one, before it serves.
+        """
+        artifact = load_artifact(
             self.settings.model_path,
             allow_version_mismatch=self.settings.allow_version_mismatch,
         )
+        try:
+            artifact.pipeline.predict(["warm up"])
+        except Exception as exc:
+            raise ArtifactError(
+                f"model file {artifact.path} loads but cannot predict ({exc!r}); {FIX}"
+            ) from exc
+        return artifact
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        artifact = await loop.run_in_executor(self._executor, self.load)
-        self._install(artifact)
+        self._install(await loop.run_in_executor(self._executor, self.load))
 
         def forget_memory() -> None:
-            loop.call_soon_threadsafe(self.cache.memory.clear)
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self.cache.memory.clear)
 
         self.cache.start(on_foreign_clear=forget_memory)
 
     async def stop(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.cache.stop)
-        self._executor.shutdown(wait=True)
+        await asyncio.to_thread(self.cache.stop)
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
 
     def _install(self, artifact: Artifact) -> None:
-        # Warm the model up (first calls build lazy state), then swap: one attribute store.
-        artifact.pipeline.predict(["warm up"])
+        """Swap ``artifact`` in: one attribute store, so each batch sees one model or the
+        other.
+
+        Everything loaded by now (libraries, the model) lives as long as it serves, so it is
+        moved out of the garbage collector's sight: otherwise every full collection rescans
+        it, ~100 ms pauses under load (unique-text p99 ~70 ms -> ~7 ms, measured with
+        bench/). The collection before the freeze costs that once, at start or reload.
+        """
         self.artifact = artifact
         self.cache.memory.use(artifact.model_version)
         self.metrics.set_model(artifact.model_version)
+        gc.collect()
+        gc.freeze()
         log.info(
             "serving model %s (%d categories) from %s",
             artifact.model_version,
@@ -115,19 +134,13 @@ class Classifier:
         if the new one is refused (the ArtifactError propagates)."""
         async with self._reload_lock:
             previous = self.current().model_version
-            loop = asyncio.get_running_loop()
             try:
-                artifact = await loop.run_in_executor(None, self.load)
+                artifact = await asyncio.to_thread(self.load)
             except NewsapiError:
                 self.metrics.reloads.labels("refused").inc()
                 raise
             if artifact.model_version != previous:
-                await loop.run_in_executor(None, artifact.pipeline.predict, ["warm up"])
-                self.artifact = artifact
-                self.cache.memory.use(artifact.model_version)
-                self.metrics.set_model(artifact.model_version)
-                gc.freeze()  # the new model lives long too (see the app's lifespan)
-                log.info("reloaded model: %s -> %s", previous, artifact.model_version)
+                self._install(artifact)
             self.metrics.reloads.labels("ok").inc()
             return previous, artifact
 
@@ -156,9 +169,8 @@ class Classifier:
         if not missing:
             return Predictions(version, found, True)  # type: ignore[arg-type]
         self.metrics.memory_miss.inc(len(missing))
-        computed_by, computed, _ = await self._compute(missing)
-        if computed_by != version:  # reloaded meanwhile: answer from one model only
-            return await self.predict_many(texts)
+        # _compute takes its model before its first await, in this same step: `version`
+        _, computed, _ = await self._compute(missing)
         pairs = zip(texts, found, strict=True)
         categories = [computed[text] if c is None else c for text, c in pairs]
         return Predictions(version, categories, False)
@@ -219,8 +231,9 @@ class Classifier:
         from_disk = {text for text, value in zip(texts, stored, strict=True) if value is not None}
         return [value if value is not None else next(fresh) for value in stored], from_disk
 
-    async def scores(self, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
-        """Category and per-category probabilities, computed fresh (not cached)."""
+    async def scores(self, texts: list[str]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+        """The model version, and each text's category and per-category probabilities,
+        computed fresh (not cached)."""
         artifact = self.current()
         if not hasattr(artifact.pipeline, "predict_proba"):
             raise NoScoresError(
@@ -240,7 +253,8 @@ class Classifier:
             ]
 
         self.metrics.predictions.labels("model").inc(len(texts))
-        return await asyncio.get_running_loop().run_in_executor(self._executor, compute)
+        scored = await asyncio.get_running_loop().run_in_executor(self._executor, compute)
+        return artifact.model_version, scored
 
     async def clear_cache(self) -> None:
         self.cache.memory.clear()

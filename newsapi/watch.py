@@ -41,5 +41,7 @@ async def watch_artifact(classifier: Classifier, interval: float) -> None:
             previous, artifact = await classifier.reload()
         except NewsapiError as exc:
             log.error("watched artifact refused, still serving the old model: %s", exc)
+        except Exception as exc:  # the watch must outlive any one bad file
+            log.error("watched artifact failed to load (%r), still serving the old model", exc)
         else:
             log.info("watch: %s -> %s", previous, artifact.model_version)

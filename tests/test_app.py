@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -191,9 +193,51 @@ def test_admin_token(
         wrong = client.request(method, path, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 403
         assert "s3cret" not in wrong.text
-    ok = client.delete("/cache", headers={"Authorization": "Bearer s3cret-token"})
-    assert ok.status_code == 204
+    right = {"Authorization": "Bearer s3cret-token"}
+    assert client.delete("/cache", headers=right).status_code == 204
+    assert client.post("/admin/reload", headers=right).json()["changed"] is False
     assert "s3cret" not in caplog.text
+    assert "NEWSAPI_ADMIN_TOKEN is not set" not in caplog.text
+
+
+def test_open_admin_routes_are_warned_about(
+    client_for: Callable[..., TestClient], tiny_model: Artifact, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        client_for(tiny_model.path)
+    assert "NEWSAPI_ADMIN_TOKEN is not set" in caplog.text
+
+
+def test_model_info_names_no_server_path(
+    client_for: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    from newsapi.artifacts import save_artifact
+
+    corpus = str(tmp_path / "private" / "own.csv")
+    tiny = train_tiny(tmp_path / "m" / "model.joblib")
+    own = save_artifact(
+        tiny.pipeline, tiny.target_names, tiny.path,
+        parameters={"dataset": corpus}, dataset={"source": "csv", "path": corpus},
+    )  # fmt: skip
+    info = client_for(own.path).get("/model").json()
+    assert info["parameters"]["dataset"] == "own.csv"
+    assert info["dataset"]["path"] == "own.csv"
+    assert str(tmp_path) not in json.dumps(info)
+
+
+def test_model_that_cannot_predict_is_refused(
+    settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from sklearn.pipeline import make_pipeline
+
+    from newsapi.artifacts import save_artifact
+    from newsapi.training import build_pipeline
+
+    unfitted = make_pipeline(*[step for _, step in build_pipeline().steps])
+    path = save_artifact(unfitted, ["a", "b"], tmp_path / "m" / "model.joblib").path
+    app = create_app(settings_for(path))
+    with pytest.raises(Exception, match="loads but cannot predict"), TestClient(app):
+        pass
 
 
 def test_missing_model_refuses_to_start(

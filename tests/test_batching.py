@@ -55,7 +55,13 @@ def test_lone_submission_is_not_held_for_company() -> None:
     async def main() -> Recorder:
         recorder = Recorder()
         batcher = MicroBatcher(recorder, max_size=64)
-        assert await batcher.submit(1) == 10
+        # the model is called within a few turns of the event loop (submit, start the batch,
+        # its one-turn window), not after a timer
+        start = asyncio.ensure_future(batcher.submit(1))
+        for _ in range(4):
+            await asyncio.sleep(0)
+        assert recorder.batches == [[1]]
+        assert await start == 10
         assert await batcher.submit(2) == 20
         return recorder
 

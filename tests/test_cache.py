@@ -170,7 +170,7 @@ def test_corrupt_entries_are_misses(
     assert third.post("/prediction", json={"text": texts[0]}).headers["x-cache"] == "hit"
 
 
-def test_writer_over_budget_drops_instead_of_waiting(
+def test_full_write_queue_drops_instead_of_waiting(
     client_for: Callable[..., TestClient], tiny_model: Artifact
 ) -> None:
     client = client_for(tiny_model.path, cache_write_queue=5)

@@ -54,6 +54,8 @@ class Traffic:
         text = " ".join(WORDS[topic]) + (f" note {n}" if n % 2 else "")  # half repeated
         if n % 7 == 0:
             return "/predictions", {"texts": [text, f"{text} again {n}"]}, [topic, topic]
+        if n % 11 == 0:  # computed fresh, outside the cache and the batcher
+            return "/prediction?scores=true", {"text": text}, [topic]
         return "/prediction", {"text": text}, [topic]
 
     async def client(self, http: httpx.AsyncClient, stop: asyncio.Event) -> None:
