@@ -38,11 +38,19 @@ def test_real_model_quality(real_model: Artifact) -> None:
     assert real_model.manifest["metrics"]["accuracy"] >= 0.83
 
 
-def test_batch_route_equals_direct_predict_on_the_test_set(
-    client_for: Callable[..., TestClient], real_model: Artifact, newsgroups: Corpus
-) -> None:
+@pytest.fixture(scope="module")
+def expected(real_model: Artifact, newsgroups: Corpus) -> list[str]:
+    """The categories of the whole test set from calling the pipeline directly."""
     names = real_model.target_names
-    expected = [names[i] for i in real_model.pipeline.predict(newsgroups.test_texts)]
+    return [names[i] for i in real_model.pipeline.predict(newsgroups.test_texts)]
+
+
+def test_batch_route_equals_direct_predict_on_the_test_set(
+    client_for: Callable[..., TestClient],
+    real_model: Artifact,
+    newsgroups: Corpus,
+    expected: list[str],
+) -> None:
     client = client_for(real_model.path)
     got: list[str] = []
     texts = newsgroups.test_texts
@@ -54,11 +62,12 @@ def test_batch_route_equals_direct_predict_on_the_test_set(
 
 
 def test_concurrent_single_requests_equal_direct_predict(
-    start_server: Callable[..., Server], real_model: Artifact, newsgroups: Corpus
+    start_server: Callable[..., Server],
+    real_model: Artifact,
+    newsgroups: Corpus,
+    expected: list[str],
 ) -> None:
     """1,430 concurrent /prediction calls against a real server, micro-batched together."""
-    names = real_model.target_names
-    expected = [names[i] for i in real_model.pipeline.predict(newsgroups.test_texts)]
     server = start_server(real_model.path)
 
     async def ask_all() -> list[str]:
