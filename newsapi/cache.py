@@ -200,9 +200,6 @@ class DiskTier:
         except (OSError, subprocess.SubprocessError) as exc:
             self.faults.report("reduce", "%r", exc)
 
-    def size_bytes(self) -> int:
-        return sum(f.stat().st_size for f in self.location.rglob("*") if f.is_file())
-
     def clear(self) -> None:
         """Remove every entry and tell the other workers (see :meth:`generation`)."""
         with self._lock:

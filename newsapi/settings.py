@@ -26,11 +26,6 @@ class Settings(BaseSettings):
         DEFAULT_ARTIFACT_DIR / MODEL_FILENAME, description="the joblib artifact to serve"
     )
     cache_dir: Path = Field(Path(".cache/predictions"), description="joblib.Memory location")
-    data_home: Path | None = Field(
-        None,
-        description="scikit-learn data folder holding the 20 newsgroups cache; "
-        "falls back to SCIKIT_LEARN_DATA, then scikit-learn's default",
-    )
 
     # caching
     cache_bytes_limit: int = Field(64 * 2**20, gt=0, description="disk cache size limit, bytes")

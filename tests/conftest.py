@@ -3,6 +3,7 @@ from the 20 newsgroups corpus, apps built through their real lifespan, and real 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -294,3 +295,13 @@ def train_slow(model_path: Path) -> Artifact:
     pipeline = make_pipeline(FunctionTransformer(hold_slow_texts), *steps)
     pipeline.fit(corpus.train_texts, corpus.train_labels)
     return save_artifact(pipeline, corpus.target_names, model_path)
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder``, tolerating files removed while it counts."""
+    total = 0
+    for directory, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                total += Path(directory, name).stat().st_size
+    return total

@@ -21,7 +21,7 @@ import pytest
 from newsapi.artifacts import Artifact, save_artifact
 from newsapi.settings import MODEL_FILENAME
 from newsapi.training import build_pipeline
-from tests.conftest import ROOT, Server, metric, tiny_corpus, wait_for
+from tests.conftest import ROOT, Server, folder_bytes, metric, tiny_corpus, wait_for
 
 pytestmark = pytest.mark.server
 TOKEN = "reload-token-0123"
@@ -209,16 +209,6 @@ def test_cache_faults_under_load(
 
 
 # -- soak ---------------------------------------------------------------------------------------
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the files under ``folder``, tolerating files removed while it counts."""
-    total = 0
-    for directory, _, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(FileNotFoundError):
-                total += Path(directory, name).stat().st_size
-    return total
-
-
 def worker_pids(supervisor: int) -> list[int]:
     """uvicorn's worker processes (multiprocessing also starts a resource tracker)."""
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
