@@ -13,54 +13,40 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.svm import LinearSVC
 
 from newsapi.data import Corpus
-from newsapi.errors import NewsapiError
-
-CLASSIFIERS = ("multinomial_nb", "complement_nb", "linear_svc", "logistic_regression", "sgd")
+from newsapi.params import DEFAULTS, TrainingParameters
 
 
-class ParameterError(NewsapiError, ValueError):
-    """A training parameter is out of its domain."""
-
-
-def build_pipeline(
-    classifier: str = "multinomial_nb",
-    *,
-    alpha: float = 1.0,
-    C: float = 1.0,
-    ngram_max: int = 1,
-    min_df: int | float = 1,
-    max_df: int | float = 1.0,
-    sublinear_tf: bool = False,
-    max_features: int | None = None,
-    random_state: int = 0,
-) -> Pipeline:
-    """``TfidfVectorizer`` followed by ``classifier``; the defaults are the book's model.
+def build_pipeline(params: TrainingParameters = DEFAULTS) -> Pipeline:
+    """``TfidfVectorizer`` followed by ``params.classifier``; the defaults are the book's model.
 
     ``alpha`` tunes the naive Bayes and SGD models, ``C`` the SVM and logistic regression.
+    The parameters were validated when ``params`` was built, so this cannot fail.
     """
     models: dict[str, Any] = {
-        "multinomial_nb": lambda: MultinomialNB(alpha=alpha),
-        "complement_nb": lambda: ComplementNB(alpha=alpha),
-        "linear_svc": lambda: LinearSVC(C=C, random_state=random_state),
+        "multinomial_nb": lambda: MultinomialNB(alpha=params.alpha),
+        "complement_nb": lambda: ComplementNB(alpha=params.alpha),
+        "linear_svc": lambda: LinearSVC(C=params.C, random_state=params.random_state),
         "logistic_regression": lambda: LogisticRegression(
-            C=C, max_iter=1000, random_state=random_state
+            C=params.C, max_iter=1000, random_state=params.random_state
         ),
         "sgd": lambda: SGDClassifier(
-            loss="modified_huber", alpha=alpha * 1e-4, random_state=random_state
+            loss="modified_huber", alpha=params.alpha * 1e-4, random_state=params.random_state
         ),
     }
-    if classifier not in models:
-        raise ParameterError(f"classifier: unknown {classifier!r}; choose from {list(models)}")
-    if not isinstance(ngram_max, int) or ngram_max < 1:
-        raise ParameterError(f"ngram_max: must be a whole number >= 1, got {ngram_max!r}")
     vectorizer = TfidfVectorizer(
-        ngram_range=(1, ngram_max),
-        min_df=min_df,
-        max_df=max_df,
-        sublinear_tf=sublinear_tf,
-        max_features=max_features,
+        ngram_range=(1, params.ngram_max),
+        min_df=params.min_df,
+        max_df=params.max_df,
+        sublinear_tf=params.sublinear_tf,
+        max_features=params.max_features,
     )
-    return make_pipeline(vectorizer, models[classifier]())
+    return make_pipeline(vectorizer, models[params.classifier]())
+
+
+def fit(params: TrainingParameters, corpus: Corpus) -> tuple[Pipeline, dict[str, Any]]:
+    """The pipeline of ``params`` fitted on the training split, and its test-split metrics."""
+    pipeline = build_pipeline(params).fit(corpus.train_texts, corpus.train_labels)
+    return pipeline, evaluate(pipeline, corpus)
 
 
 def evaluate(pipeline: Pipeline, corpus: Corpus) -> dict[str, Any]:

@@ -23,8 +23,9 @@ from fastapi.testclient import TestClient
 from newsapi.app import create_app
 from newsapi.artifacts import Artifact, save_artifact
 from newsapi.data import Corpus, load_corpus
+from newsapi.params import DEFAULTS, TrainingParameters
 from newsapi.settings import MODEL_FILENAME, Settings
-from newsapi.training import build_pipeline, evaluate
+from newsapi.training import build_pipeline, fit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,14 +86,14 @@ def tiny_corpus() -> Corpus:
 def train_tiny(model_path: Path, classifier: str = "multinomial_nb", **params: Any) -> Artifact:
     """Fit a small model on :func:`tiny_corpus` and save it as a real artifact."""
     corpus = tiny_corpus()
-    pipeline = build_pipeline(classifier, **params)
-    pipeline.fit(corpus.train_texts, corpus.train_labels)
+    parameters = TrainingParameters.build({"classifier": classifier, **params})
+    pipeline, metrics = fit(parameters, corpus)
     return save_artifact(
         pipeline,
         corpus.target_names,
         model_path,
-        parameters={"classifier": classifier, **params},
-        metrics=evaluate(pipeline, corpus),
+        parameters=parameters.model_dump(),
+        metrics=metrics,
         dataset=corpus.description,
     )
 
@@ -157,13 +158,13 @@ def newsgroups() -> Corpus:
 @pytest.fixture(scope="session")
 def real_model(newsgroups: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
     """The book's model, trained by the package exactly as the training notebook does."""
-    pipeline = build_pipeline().fit(newsgroups.train_texts, newsgroups.train_labels)
+    pipeline, metrics = fit(DEFAULTS, newsgroups)
     return save_artifact(
         pipeline,
         newsgroups.target_names,
         tmp_path_factory.mktemp("real") / MODEL_FILENAME,
-        parameters={"classifier": "multinomial_nb"},
-        metrics=evaluate(pipeline, newsgroups),
+        parameters=DEFAULTS.model_dump(),
+        metrics=metrics,
         dataset=newsgroups.description,
     )
 

@@ -72,10 +72,10 @@ def test_own_csv_corpus_through_the_notebooks(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("parameters", "message"),
     [
-        ({"classifier": "forest"}, "classifier: unknown 'forest'"),
+        ({"classifier": "forest"}, "classifier: Input should be 'multinomial_nb'"),
         ({"categories": ["sci.crypt", "sci.cooking"]}, "categories: unknown"),
         ({"dataset": "missing.csv"}, "dataset: CSV file missing.csv does not exist"),
-        ({"alpha": -1.0}, "'alpha' parameter"),
+        ({"alpha": -1.0}, "alpha: Input should be greater than 0"),
     ],
 )
 def test_bad_parameter_stops_early_and_keeps_the_old_model(

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from newsapi.artifacts import Artifact, save_artifact
+from newsapi.params import DEFAULTS
 from newsapi.settings import MODEL_FILENAME
 from newsapi.training import build_pipeline
 from tests.conftest import ROOT, Server, folder_bytes, metric, tiny_corpus, wait_for
@@ -35,7 +36,9 @@ WORDS = {
 def renamed_model(path: Path, suffix: str) -> Artifact:
     """The tiny model with every category renamed, so an answer tells which model gave it."""
     corpus = tiny_corpus()
-    pipeline = build_pipeline(alpha=0.7).fit(corpus.train_texts, corpus.train_labels)
+    pipeline = build_pipeline(DEFAULTS.replace(alpha=0.7)).fit(
+        corpus.train_texts, corpus.train_labels
+    )
     return save_artifact(pipeline, [f"{name}{suffix}" for name in corpus.target_names], path)
 
 

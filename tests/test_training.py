@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from newsapi.training import CLASSIFIERS, ParameterError, build_pipeline, evaluate, top_terms
+from newsapi.params import CLASSIFIERS, DEFAULTS
+from newsapi.training import build_pipeline, fit, top_terms
 from tests.conftest import TOPICS, tiny_corpus
 
 
 @pytest.mark.parametrize("classifier", CLASSIFIERS)
 def test_every_classifier_learns_the_topics(classifier: str) -> None:
     corpus = tiny_corpus()
-    pipeline = build_pipeline(classifier).fit(corpus.train_texts, corpus.train_labels)
-    metrics = evaluate(pipeline, corpus)
+    pipeline, metrics = fit(DEFAULTS.replace(classifier=classifier), corpus)
     assert metrics["accuracy"] >= 0.9
     assert set(metrics["per_class"]) == set(corpus.target_names)
     terms = top_terms(pipeline, corpus.target_names, 5)
@@ -26,13 +26,3 @@ def test_defaults_are_the_books_model() -> None:
     assert type(model).__name__ == "MultinomialNB"
     assert vectorizer.get_params()["ngram_range"] == (1, 1)
     assert model.get_params()["alpha"] == 1.0
-
-
-def test_unknown_classifier_names_the_parameter() -> None:
-    with pytest.raises(ParameterError, match="classifier: unknown 'forest'"):
-        build_pipeline("forest")
-
-
-def test_bad_ngram_names_the_parameter() -> None:
-    with pytest.raises(ParameterError, match="ngram_max"):
-        build_pipeline(ngram_max=0)
