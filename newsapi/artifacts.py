@@ -95,7 +95,7 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new, never half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -134,6 +134,7 @@ def save_artifact(
     parameters: Mapping[str, Any] | None = None,
     metrics: Mapping[str, Any] | None = None,
     dataset: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Artifact:
     """Dump ``(pipeline, target_names)`` to ``model_path`` and its manifest beside it.
 
@@ -166,9 +167,10 @@ def save_artifact(
             "joblib": joblib.__version__,
         },
         "git_commit": _git_commit(),
+        **dict(extra or {}),
     }
-    _atomic_write(path, data)
-    _atomic_write(manifest_path(path), json.dumps(manifest, indent=2).encode())
+    atomic_write(path, data)
+    atomic_write(manifest_path(path), json.dumps(manifest, indent=2).encode())
     log.info("saved model %s (%d bytes) to %s", manifest["model_version"], len(data), path)
     return Artifact(pipeline, names, manifest, path)
 
@@ -200,14 +202,28 @@ def _read_verified(path: Path, attempts: int = 3) -> tuple[bytes, dict[str, Any]
             raise ArtifactNotFoundError(f"model file {path} does not exist; {FIX}") from None
         except OSError as exc:
             raise ArtifactError(f"model file {path} is unreadable ({exc}); {FIX}") from exc
-        if sha256_bytes(data) == manifest["sha256"]:
+        digest = sha256_bytes(data)
+        if digest == manifest["sha256"]:
             return data, manifest
+        stored = _stored_manifest(path, digest)
+        if stored is not None:  # a promotion between its two renames, or killed there
+            return data, stored
         if attempt + 1 < attempts:  # a writer may be between its two renames
             time.sleep(0.05)
     raise ChecksumMismatchError(
         f"model file {path} does not match the sha256 in {manifest_path(path).name} "
         f"(tampered, truncated or replaced without its manifest); refusing to unpickle it; {FIX}"
     )
+
+
+def _stored_manifest(path: Path, digest: str) -> dict[str, Any] | None:
+    """The model store's manifest for bytes ``digest``, when ``path`` is a promoted model."""
+    candidate = path.parent / "models" / digest[:VERSION_LENGTH] / path.name
+    try:
+        manifest = read_manifest(candidate)
+    except ArtifactError:
+        return None
+    return manifest if manifest["sha256"] == digest else None
 
 
 def load_artifact(

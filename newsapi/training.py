@@ -7,7 +7,12 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.svm import LinearSVC
@@ -56,6 +61,7 @@ def evaluate(pipeline: Pipeline, corpus: Corpus) -> dict[str, Any]:
     precision, recall, f1, support = precision_recall_fscore_support(
         corpus.test_labels, predicted, labels=labels, zero_division=0
     )
+    matrix = confusion_matrix(corpus.test_labels, predicted, labels=labels)
     return {
         "accuracy": round(float(accuracy_score(corpus.test_labels, predicted)), 6),
         "macro_f1": round(
@@ -70,6 +76,7 @@ def evaluate(pipeline: Pipeline, corpus: Corpus) -> dict[str, Any]:
             }
             for i, name in enumerate(corpus.target_names)
         },
+        "confusion_matrix": [[int(n) for n in row] for row in matrix],
     }
 
 
@@ -92,3 +99,32 @@ def top_terms(pipeline: Pipeline, target_names: list[str], n: int = 10) -> dict[
         name: [str(terms[j]) for j in np.argsort(weights[i])[::-1][:n]]
         for i, name in enumerate(target_names)
     }
+
+
+# Tokens that come from the posts' headers, signatures and addresses rather than their topic:
+# with headers kept, they rank among a category's most distinctive terms (a leak, not a skill).
+HEADER_TOKENS = frozenset(
+    ["subject", "lines", "organization", "writes", "article", "nntp", "posting", "host", "reply", "distribution", "keywords", "summary", "sender", "path", "newsgroups", "message", "references", "edu", "com", "org", "net", "gov", "uk", "ca", "de", "au", "university", "inc"]
+)
+
+
+def header_artefacts(terms: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Per category, the top terms that are header, address or signature artefacts."""
+    return {
+        name: [t for t in words if t in HEADER_TOKENS or any(c.isdigit() for c in t)]
+        for name, words in terms.items()
+    }
+
+
+def weakest_category(metrics: dict[str, Any]) -> tuple[str, float, float]:
+    """The category with the lowest F1: its name, recall and F1."""
+    name, scores = min(metrics["per_class"].items(), key=lambda item: item[1]["f1"])
+    return name, float(scores["recall"]), float(scores["f1"])
+
+
+def most_confused(metrics: dict[str, Any], target_names: list[str]) -> tuple[str, str, int]:
+    """The (true, predicted) pair of different categories with most test documents."""
+    matrix = np.asarray(metrics["confusion_matrix"])
+    off = matrix - np.diag(np.diag(matrix))
+    i, j = np.unravel_index(int(np.argmax(off)), off.shape)
+    return target_names[int(i)], target_names[int(j)], int(off[i, j])

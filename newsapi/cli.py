@@ -1,0 +1,320 @@
+"""``newsapi``: train, list, compare, promote and roll back models from the command line.
+
+Every failure a user can act on ends with one line on stderr and a non-zero exit; nothing in the
+store changes unless the command succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from newsapi.errors import NewsapiError
+from newsapi.params import TrainingParameters
+from newsapi.store import ModelStore, StoredModel
+
+RELOAD_HINT = (
+    "a running server picks it up with `POST /admin/reload` or by itself when started with "
+    "NEWSAPI_RELOAD_WATCH=true"
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def app() -> None:
+    """Train, compare, promote and roll back the newsgroups classifier."""
+
+
+def artifacts_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--artifacts DIR`` (default ``artifacts/``, or NEWSAPI_ARTIFACTS_DIR) on a command."""
+    return click.option(
+        "--artifacts",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("artifacts"),
+        envvar="NEWSAPI_ARTIFACTS_DIR",
+        show_default=True,
+        help="the artifacts folder: promoted model, store (models/), index.html",
+    )(command)
+
+
+def fail(message: str, code: int = 1) -> click.exceptions.Exit:
+    """Print one line on stderr; the caller raises the returned exit."""
+    click.echo(f"newsapi: {message}", err=True)
+    return click.exceptions.Exit(code)
+
+
+def open_store(artifacts: Path) -> ModelStore:
+    return ModelStore(artifacts)
+
+
+# training ------------------------------------------------------------------------------------
+
+
+@app.command()
+@click.option(
+    "-p",
+    "--parameter",
+    "parameter",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="a training parameter; VALUE is read as YAML (1e-2, true, null, [a, b])",
+)
+@click.option(
+    "-y", "--yaml", "yaml_text", multiple=True, metavar="YAML", help="parameters as a YAML mapping"
+)
+@click.option(
+    "--promote/--no-promote", default=True, show_default=True, help="serve the new model when done"
+)
+@click.option(
+    "--data-home",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="folder of scikit-learn's corpus cache "
+    "(default: NEWSAPI_DATA_HOME, then SCIKIT_LEARN_DATA)",
+)
+@click.option(
+    "--notebooks",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="NEWSAPI_NOTEBOOKS_DIR",
+    help="the project's notebooks folder",
+)
+@artifacts_option
+def train(
+    parameter: tuple[tuple[str, str], ...],
+    yaml_text: tuple[str, ...],
+    promote: bool,
+    data_home: Path | None,
+    notebooks: Path | None,
+    artifacts: Path,
+) -> None:
+    """Check the parameters, run 01_train and 02_evaluate with papermill, store the run,
+    promote it (unless --no-promote) and refresh index.html."""
+    from newsapi.notebook_runs import TrainingRun
+
+    try:
+        values = parse_parameters(list(parameter), list(yaml_text))
+        params = TrainingParameters.build(values)
+        run = TrainingRun(
+            open_store(artifacts),
+            params,
+            notebooks=notebooks,
+            data_home=data_home,
+        )
+        entry, reused = run.execute()
+        store = open_store(artifacts)
+        previous = store.served_version()
+        if promote:
+            store.promote(entry.version)
+        run.refresh_index()
+    except NewsapiError as exc:
+        raise fail(str(exc)) from None
+    where = entry.path / "notebooks"
+    click.echo(
+        f"{'reused the stored' if reused else 'stored'} model {entry.version} "
+        f"(accuracy {entry.manifest['metrics']['accuracy']:.4f}, macro-F1 "
+        f"{entry.manifest['metrics']['macro_f1']:.4f}); notebooks in {where}, "
+        f"all runs in {artifacts / 'index.html'} (`make lab` opens JupyterLab)"
+    )
+    if promote:
+        was = f" (was {previous})" if previous and previous != entry.version else ""
+        click.echo(f"model {entry.version} is now promoted{was}; {RELOAD_HINT}")
+    else:
+        click.echo(f"model {entry.version} kept as a candidate; `newsapi promote {entry.version}`")
+
+
+def parse_parameters(pairs: list[tuple[str, str]], yaml_texts: list[str]) -> dict[str, Any]:
+    """``-y`` mappings then ``-p`` pairs, later ones winning; values are read as YAML."""
+    import yaml
+
+    from newsapi.params import ParameterError, check_names
+
+    values: dict[str, Any] = {}
+    for text in yaml_texts:
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ParameterError(f"-y {text!r} is not YAML ({exc.__class__.__name__})") from None
+        if not isinstance(loaded, dict):
+            raise ParameterError(f"-y {text!r} must be a mapping such as 'alpha: 0.1'")
+        values.update(loaded)
+    for name, raw in pairs:
+        try:
+            values[name] = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            values[name] = raw
+    check_names(values)
+    return values
+
+
+# the store -----------------------------------------------------------------------------------
+
+
+@app.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option(
+    "--sort",
+    type=click.Choice(["created_at", "accuracy", "macro_f1"]),
+    default="created_at",
+    show_default=True,
+)
+@artifacts_option
+def runs(as_json: bool, sort: str, artifacts: Path) -> None:
+    """One line per stored model, newest first; * marks the promoted one."""
+    from newsapi.runs import runs_table
+
+    try:
+        rows = runs_table(open_store(artifacts), sort_by=sort)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        raise fail(f"no stored models in {artifacts / 'models'}; train one with `newsapi train`")
+    varying = list(rows[0]["parameters"])
+    header = ["", "version", "created (UTC)", "classifier", *varying, "accuracy", "macro-F1"]
+    table = [header]
+    for row in rows:
+        table.append(
+            [
+                "*" if row["promoted"] else "",
+                row["version"],
+                row["created_at"][:19].replace("T", " "),
+                str(row["classifier"]),
+                *(_short(row["parameters"][name]) for name in varying),
+                _score(row["accuracy"]),
+                _score(row["macro_f1"]),
+            ]
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+@app.command()
+@click.argument("version")
+@artifacts_option
+def show(version: str, artifacts: Path) -> None:
+    """The manifest of one stored model, readable."""
+    entry = _resolve(artifacts, version)
+    manifest = entry.manifest
+    metrics = manifest.get("metrics", {})
+    lines = [
+        f"model {entry.version}  ({entry.path})",
+        f"created     {manifest.get('created_at')}",
+        f"sha256      {manifest['sha256']}",
+        f"promoted    {'yes' if entry.version == open_store(artifacts).served_version() else 'no'}",
+        f"accuracy    {_score(metrics.get('accuracy'))}",
+        f"macro-F1    {_score(metrics.get('macro_f1'))}",
+        "parameters",
+        *(f"  {k:<14}{json.dumps(v)}" for k, v in manifest.get("parameters", {}).items()),
+        "per category (precision recall f1 support)",
+        *(
+            f"  {name:<28}{s['precision']:.4f} {s['recall']:.4f} {s['f1']:.4f} {s['support']}"
+            for name, s in metrics.get("per_class", {}).items()
+        ),
+        "versions    " + ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items()),
+        f"git commit  {manifest.get('git_commit')}",
+    ]
+    if "sweep" in manifest:
+        sweep = manifest["sweep"]
+        lines.append(f"sweep       {json.dumps(sweep, sort_keys=True)[:300]}")
+    click.echo("\n".join(lines))
+
+
+@app.command()
+@click.argument("a")
+@click.argument("b")
+@artifacts_option
+def compare(a: str, b: str, artifacts: Path) -> None:
+    """Parameters that differ between A and B, and the change in the scores (B minus A)."""
+    from newsapi.runs import compare as compare_entries
+
+    first, second = _resolve(artifacts, a), _resolve(artifacts, b)
+    result = compare_entries(first, second)
+    click.echo(f"A = {result['a']}   B = {result['b']}")
+    if result["parameters"]:
+        click.echo("parameters that differ")
+        for name, (va, vb) in result["parameters"].items():
+            click.echo(f"  {name:<14}{json.dumps(va)} -> {json.dumps(vb)}")
+    else:
+        click.echo("same parameters")
+    click.echo(f"{'':<30}{'A':>8}{'B':>8}{'B - A':>9}")
+    for name, (va, vb, delta) in result["metrics"].items():
+        click.echo(f"{name:<30}{_score(va):>8}{_score(vb):>8}{_signed(delta):>9}")
+    for name, (va, vb, delta) in result["per_class_f1"].items():
+        click.echo(f"{'F1 ' + name:<30}{_score(va):>8}{_score(vb):>8}{_signed(delta):>9}")
+
+
+@app.command()
+@click.argument("version")
+@artifacts_option
+def promote(version: str, artifacts: Path) -> None:
+    """Serve a stored model (the served pair is replaced, the event logged)."""
+    store = open_store(artifacts)
+    previous = store.served_version()
+    try:
+        entry = store.promote(version)
+    except NewsapiError as exc:
+        raise fail(str(exc)) from None
+    click.echo(f"model {entry.version} is now promoted (was {previous}); {RELOAD_HINT}")
+
+
+@app.command()
+@artifacts_option
+def rollback(artifacts: Path) -> None:
+    """Serve again the model promoted before the current one."""
+    store = open_store(artifacts)
+    previous = store.served_version()
+    try:
+        entry = store.rollback()
+    except NewsapiError as exc:
+        raise fail(str(exc)) from None
+    click.echo(f"rolled back to model {entry.version} (was {previous}); {RELOAD_HINT}")
+
+
+@app.command()
+@artifacts_option
+def index(artifacts: Path) -> None:
+    """Execute 04_compare.ipynb over the store into <artifacts>/index.html."""
+    from newsapi.notebook_runs import refresh_index
+
+    try:
+        page = refresh_index(open_store(artifacts))
+    except NewsapiError as exc:
+        raise fail(str(exc)) from None
+    click.echo(f"runs page: {page}")
+
+
+def _resolve(artifacts: Path, version: str) -> StoredModel:
+    try:
+        entry = open_store(artifacts).resolve(version)
+        entry.verify()
+    except NewsapiError as exc:
+        raise fail(str(exc)) from None
+    return entry
+
+
+def _score(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "-"
+
+
+def _signed(value: Any) -> str:
+    return f"{value:+.4f}" if isinstance(value, int | float) else "-"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet kernels under papermill
+    app(prog_name="newsapi")
