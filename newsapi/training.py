@@ -104,7 +104,36 @@ def top_terms(pipeline: Pipeline, target_names: list[str], n: int = 10) -> dict[
 # Tokens that come from the posts' headers, signatures and addresses rather than their topic:
 # with headers kept, they rank among a category's most distinctive terms (a leak, not a skill).
 HEADER_TOKENS = frozenset(
-    ["subject", "lines", "organization", "writes", "article", "nntp", "posting", "host", "reply", "distribution", "keywords", "summary", "sender", "path", "newsgroups", "message", "references", "edu", "com", "org", "net", "gov", "uk", "ca", "de", "au", "university", "inc"]
+    (
+        "subject",
+        "lines",
+        "organization",
+        "writes",
+        "article",
+        "nntp",
+        "posting",
+        "host",
+        "reply",
+        "distribution",
+        "keywords",
+        "summary",
+        "sender",
+        "path",
+        "newsgroups",
+        "message",
+        "references",
+        "edu",
+        "com",
+        "org",
+        "net",
+        "gov",
+        "uk",
+        "ca",
+        "de",
+        "au",
+        "university",
+        "inc",
+    )
 )
 
 
