@@ -1,0 +1,326 @@
+"""The model store: entries whole or absent, promotion that readers never catch half-done,
+crash safety at every step of a promotion, rollback, repair."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import joblib
+import pytest
+
+from newsapi.artifacts import load_artifact, manifest_path, read_manifest, sha256_bytes
+from newsapi.card import write_card
+from newsapi.experiments import train_and_store
+from newsapi.params import DEFAULTS
+from newsapi.runs import compare, entry_links, runs_table
+from newsapi.store import ModelStore, StoredModel, StoreError
+from tests.conftest import ROOT, tiny_corpus
+
+TINY = DEFAULTS.replace(categories=None)
+
+
+def stored(store: ModelStore, alpha: float) -> StoredModel:
+    return train_and_store(store, TINY.replace(alpha=alpha), tiny_corpus())
+
+
+def test_round_trip_entry_is_complete_and_loads_like_the_book(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    entry = stored(store, 0.5)
+    assert entry.path == tmp_path / "models" / entry.version
+    names = {p.name for p in entry.path.iterdir()}
+    assert names == {
+        "newsgroups_model.joblib", "newsgroups_model.json", "confusion_matrix.png",
+        "card.md", "card.html",
+    }  # fmt: skip
+    model, targets = joblib.load(entry.model_path)  # the book's loading code
+    assert targets == ["cooking", "space", "sport"]
+    assert model.predict(["rocket orbit launch nasa"])[0] == 1
+    artifact = load_artifact(entry.model_path)
+    assert artifact.model_version == entry.version
+    assert artifact.manifest["parameters"] == TINY.replace(alpha=0.5).model_dump()
+    assert store.entries() == [entry]
+    assert store.get(entry.version) == entry
+    assert [p.name for p in store.models.iterdir() if p.name.startswith(".incoming")] == []
+
+
+def test_identical_parameters_reuse_the_entry(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    first = stored(store, 0.5)
+    mtime = first.model_path.stat().st_mtime_ns
+    again = stored(store, 0.5)
+    assert again.version == first.version
+    assert again.model_path.stat().st_mtime_ns == mtime
+    assert len(store.entries()) == 1
+
+
+def test_a_failing_attachment_leaves_no_entry(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+
+    def broken(folder: Path, manifest: dict[str, object]) -> dict[str, bytes]:
+        raise RuntimeError("plotting failed")
+
+    pipeline = stored(ModelStore(tmp_path / "other"), 0.3).model_path
+    model, names = joblib.load(pipeline)
+    with pytest.raises(RuntimeError, match="plotting failed"):
+        store.add(model, names, parameters={}, metrics={}, dataset={}, attach=broken)
+    assert store.entries() == []
+    assert list(store.models.iterdir()) == []
+
+
+def test_promote_and_rollback_walk_back_through_the_promotions(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    a, b, c = (stored(store, alpha) for alpha in (0.2, 0.5, 0.9))
+    for entry in (a, b, c):
+        store.promote(entry.version[:6])
+        assert store.served_version() == entry.version
+        assert load_artifact(store.served_path).model_version == entry.version
+    assert store.rollback().version == b.version
+    assert store.rollback().version == a.version
+    with pytest.raises(StoreError, match="nothing to roll back to"):
+        store.rollback()
+    assert load_artifact(store.served_path).model_version == a.version
+    events = [json.loads(line) for line in store.log_path.read_text().splitlines()]
+    assert [(e["version"], e["previous"], e["how"]) for e in events] == [
+        (a.version, None, "promote"),
+        (b.version, a.version, "promote"),
+        (c.version, b.version, "promote"),
+        (b.version, c.version, "rollback"),
+        (a.version, b.version, "rollback"),
+    ]
+    assert all(e["time"].endswith("+00:00") for e in events)
+
+
+def test_resolve_refuses_unknown_ambiguous_empty_and_damaged(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    with pytest.raises(StoreError, match="is empty; train a model first"):
+        store.resolve("abc")
+    entries: list[StoredModel] = []
+    alpha = 0.05
+    while len({e.version[0] for e in entries}) == len(entries):  # until two share a digit
+        entries.append(stored(store, alpha))
+        alpha += 0.05
+    first = entries[-1].version[0]
+    with pytest.raises(StoreError, match=f"'{first}' is ambiguous"):
+        store.resolve(first)
+    with pytest.raises(StoreError, match="no stored model matches 'zzz'; stored: "):
+        store.resolve("zzz")
+    damaged = entries[0]
+    damaged.model_path.write_bytes(damaged.model_path.read_bytes()[:-10])
+    served_before = store.served_version()
+    with pytest.raises(StoreError, match="does not match its manifest's sha256"):
+        store.promote(damaged.version)
+    assert store.served_version() == served_before
+
+
+def test_runs_table_and_compare_read_the_manifests(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    a = stored(store, 0.2)
+    b = train_and_store(store, TINY.replace(classifier="complement_nb"), tiny_corpus())
+    store.promote(b.version)
+    rows = runs_table(store, sort_by="created_at")
+    assert {row["version"] for row in rows} == {a.version, b.version}
+    assert list(rows[0]["parameters"]) == ["classifier", "alpha"]
+    assert [row["promoted"] for row in rows if row["version"] == b.version] == [True]
+    result = compare(a, b)
+    assert result["parameters"] == {
+        "classifier": ("multinomial_nb", "complement_nb"),
+        "alpha": (0.2, 1.0),
+    }
+    for name in ("accuracy", "macro_f1"):
+        va, vb = a.manifest["metrics"][name], b.manifest["metrics"][name]
+        assert result["metrics"][name] == (va, vb, round(vb - va, 6))
+    for name, (fa, fb, delta) in result["per_class_f1"].items():
+        assert fa == a.manifest["metrics"]["per_class"][name]["f1"]
+        assert fb == b.manifest["metrics"]["per_class"][name]["f1"]
+        assert delta == round(fb - fa, 6)
+
+
+def test_model_card_figures_are_the_manifests(tmp_path: Path) -> None:
+    entry = stored(ModelStore(tmp_path), 0.5)
+    card = (entry.path / "card.md").read_text()
+    metrics = entry.manifest["metrics"]
+    assert f"| accuracy |  {metrics['accuracy']}" in card or str(metrics["accuracy"]) in card
+    for name, scores in metrics["per_class"].items():
+        row = next(line for line in card.splitlines() if line.startswith(f"| {name}") or
+                   line.strip().startswith(f"|") and f" {name} " in line)  # fmt: skip
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells == [
+            name, str(scores["precision"]), str(scores["recall"]), str(scores["f1"]),
+            str(scores["support"]),
+        ]  # fmt: skip
+    assert entry.version in card
+    assert "newsapi train -y 'categories: null' -p alpha 0.5" in card
+    assert "![Confusion matrix](confusion_matrix.png)" in card
+    assert write_card(entry.path, entry.manifest)["card.md"].decode() == card
+    assert "<table>" in (entry.path / "card.html").read_text()
+
+
+def test_entry_links_name_only_files_that_exist(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    entry = stored(store, 0.5)
+    links = entry_links(store, entry.version)
+    assert links == {"card": f"models/{entry.version}/card.html"}
+    assert all((tmp_path / path).is_file() for path in links.values())
+
+
+# -- concurrency and crashes ---------------------------------------------------------------------
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from newsapi.artifacts import load_artifact
+
+    served, seconds = Path(sys.argv[1]) / "newsgroups_model.joblib", float(sys.argv[2])
+    loads, refusals, versions = 0, [], set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            artifact = load_artifact(served)
+        except Exception as exc:
+            refusals.append(repr(exc))
+            continue
+        loads += 1
+        versions.add(artifact.model_version)
+        # the manifest handed back must describe the bytes that were loaded
+        if artifact.manifest["model_version"] != artifact.model_version:
+            refusals.append("mixed pair")
+    print(json.dumps({"loads": loads, "refusals": refusals, "versions": sorted(versions)}))
+    """
+)
+
+
+def test_a_concurrent_reader_never_sees_a_mixed_pair(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    a, b = stored(store, 0.2), stored(store, 0.9)
+    store.promote(a.version)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(tmp_path), "5"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(1.0)  # let the reader start loading
+    promotions = 0
+    while reader.poll() is None and promotions < 2000:
+        store.promote(b.version if promotions % 2 == 0 else a.version)
+        promotions += 1
+        if promotions % 3 == 0:
+            store.rollback()
+    out, _ = reader.communicate(timeout=60)
+    result = json.loads(out)
+    print(f"{promotions} promotions, {result['loads']} loads by the reader")
+    assert reader.returncode == 0
+    assert result["refusals"] == []
+    assert result["loads"] > 10
+    assert set(result["versions"]) == {a.version, b.version}
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from newsapi.store import ModelStore
+
+    root, version, step = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    real_replace, real_fsync, calls = os.replace, os.fsync, [0]
+
+    def count() -> None:
+        calls[0] += 1
+        if calls[0] == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def replace(a, b):  # step 2, 4: right after a rename
+        real_replace(a, b)
+        count()
+
+    def fsync(fd):  # steps 1, 3: half-way through writing a file; 5: after the log line
+        real_fsync(fd)
+        count()
+
+    os.replace, os.fsync = replace, fsync
+    ModelStore(root).promote(version)
+    """
+)
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4, 5])
+def test_a_promotion_killed_at_any_step_leaves_a_pair_that_loads(
+    tmp_path: Path, step: int
+) -> None:
+    store = ModelStore(tmp_path)
+    old, new = stored(store, 0.2), stored(store, 0.9)
+    store.promote(old.version)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLER, str(tmp_path), new.version, str(step)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    loaded = load_artifact(store.served_path)  # old or new, never refused
+    assert loaded.model_version in {old.version, new.version}
+    store.repair()  # what the next start does
+    served = store.served_version()
+    assert read_manifest(store.served_path)["sha256"] == sha256_bytes(
+        store.served_path.read_bytes()
+    )
+    assert store.promotion_stack()[-1] == served
+    assert load_artifact(store.served_path).model_version == served
+    if step >= 2:  # the model file was renamed: the new model serves
+        assert served == new.version
+
+
+def test_repair_restores_an_unreadable_served_pair_from_the_store(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    good = stored(store, 0.2)
+    store.promote(good.version)
+    store.served_path.write_bytes(b"truncated")
+    message = store.repair()
+    assert message is not None
+    assert good.version in message
+    assert load_artifact(store.served_path).model_version == good.version
+    assert manifest_path(store.served_path).read_bytes() == manifest_path(
+        good.model_path
+    ).read_bytes()
+
+
+def test_a_writer_killed_half_way_leaves_no_entry_and_its_debris_is_swept(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from newsapi import artifacts
+        from newsapi.experiments import train_and_store
+        from newsapi.params import DEFAULTS
+        from newsapi.store import ModelStore
+        from tests.conftest import tiny_corpus
+
+        real = artifacts.atomic_write
+        def write(path, data):
+            real(path, data)
+            if path.name == "card.md":  # model, manifest and plot are written: die
+                os.kill(os.getpid(), signal.SIGKILL)
+        import newsapi.store
+        newsapi.store.atomic_write = write
+        train_and_store(ModelStore({str(tmp_path)!r}), DEFAULTS.replace(categories=None),
+                        tiny_corpus())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert store.entries() == []
+    debris = [p for p in store.models.iterdir() if p.name.startswith(".incoming")]
+    assert len(debris) == 1  # the dead writer's staging folder, not an entry
+    entry = stored(store, 0.5)  # the next write sweeps it
+    assert [p.name for p in store.models.iterdir() if not p.name.startswith(".")] == [
+        entry.version
+    ]
+    assert [p for p in store.models.iterdir() if p.name.startswith(".incoming")] == []
+    assert os.listdir(entry.path)
