@@ -177,7 +177,7 @@ def runs(as_json: bool, sort: str, artifacts: Path) -> None:
         return
     if not rows:
         raise fail(f"no stored models in {artifacts / 'models'}; train one with `newsapi train`")
-    varying = list(rows[0]["parameters"])
+    varying = [name for name in rows[0]["parameters"] if name != "classifier"]
     header = ["", "version", "created (UTC)", "classifier", *varying, "accuracy", "macro-F1"]
     table = [header]
     for row in rows:

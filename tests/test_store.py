@@ -149,7 +149,7 @@ def test_model_card_figures_are_the_manifests(tmp_path: Path) -> None:
     assert f"| accuracy |  {metrics['accuracy']}" in card or str(metrics["accuracy"]) in card
     for name, scores in metrics["per_class"].items():
         row = next(line for line in card.splitlines() if line.startswith(f"| {name}") or
-                   line.strip().startswith(f"|") and f" {name} " in line)  # fmt: skip
+                   (line.strip().startswith("|") and f" {name} " in line))  # fmt: skip
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert cells == [
             name, str(scores["precision"]), str(scores["recall"]), str(scores["f1"]),
@@ -250,9 +250,7 @@ KILLER = textwrap.dedent(
 
 
 @pytest.mark.parametrize("step", [1, 2, 3, 4, 5])
-def test_a_promotion_killed_at_any_step_leaves_a_pair_that_loads(
-    tmp_path: Path, step: int
-) -> None:
+def test_a_promotion_killed_at_any_step_leaves_a_pair_that_loads(tmp_path: Path, step: int) -> None:
     store = ModelStore(tmp_path)
     old, new = stored(store, 0.2), stored(store, 0.9)
     store.promote(old.version)
@@ -283,9 +281,9 @@ def test_repair_restores_an_unreadable_served_pair_from_the_store(tmp_path: Path
     assert message is not None
     assert good.version in message
     assert load_artifact(store.served_path).model_version == good.version
-    assert manifest_path(store.served_path).read_bytes() == manifest_path(
-        good.model_path
-    ).read_bytes()
+    assert (
+        manifest_path(store.served_path).read_bytes() == manifest_path(good.model_path).read_bytes()
+    )
 
 
 def test_a_writer_killed_half_way_leaves_no_entry_and_its_debris_is_swept(tmp_path: Path) -> None:
@@ -319,8 +317,6 @@ def test_a_writer_killed_half_way_leaves_no_entry_and_its_debris_is_swept(tmp_pa
     debris = [p for p in store.models.iterdir() if p.name.startswith(".incoming")]
     assert len(debris) == 1  # the dead writer's staging folder, not an entry
     entry = stored(store, 0.5)  # the next write sweeps it
-    assert [p.name for p in store.models.iterdir() if not p.name.startswith(".")] == [
-        entry.version
-    ]
+    assert [p.name for p in store.models.iterdir() if not p.name.startswith(".")] == [entry.version]
     assert [p for p in store.models.iterdir() if p.name.startswith(".incoming")] == []
     assert os.listdir(entry.path)
