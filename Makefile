@@ -9,16 +9,15 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 MODEL   := artifacts/newsgroups_model.joblib
-RUN_DIR := artifacts/runs/$(shell date -u +%Y%m%dT%H%M%SZ)
 PARAMS  ?=
-EVAL_PARAMS ?=
+PROMOTE ?= true
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 WORKERS ?= 1
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 60
 
-.PHONY: install serve train notebooks test lint soak bench bench-smoke tools clean
+.PHONY: install serve train compare lab notebooks test lint soak bench bench-smoke tools clean
 
 install: $(STAMP)
 
@@ -40,18 +39,24 @@ serve: $(STAMP)
 	@[ -f $(MODEL) ] || $(MAKE) train
 	$(BIN)/uvicorn newsapi.app:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-## train: run both notebooks with papermill into artifacts/runs/<timestamp>/ (+ HTML)
+## train: check the parameters, run 01_train and 02_evaluate with papermill, file the run in
+## the store (artifacts/models/<version>/), promote it unless PROMOTE=false, refresh index.html
 train: $(STAMP)
-	mkdir -p $(RUN_DIR)
-	$(BIN)/papermill --progress-bar --cwd notebooks notebooks/01_train.ipynb $(RUN_DIR)/01_train.ipynb $(PARAMS)
-	$(BIN)/papermill --progress-bar --cwd notebooks notebooks/02_evaluate.ipynb $(RUN_DIR)/02_evaluate.ipynb $(EVAL_PARAMS)
-	$(BIN)/jupyter nbconvert --log-level WARN --to html $(RUN_DIR)/01_train.ipynb $(RUN_DIR)/02_evaluate.ipynb
-	@echo "model, manifest and confusion_matrix.png in artifacts/; executed notebooks in $(RUN_DIR)/"
+	$(BIN)/newsapi train $(if $(filter false,$(PROMOTE)),--no-promote,--promote) $(PARAMS)
+
+## compare: execute 04_compare.ipynb over the store into artifacts/index.html
+compare: $(STAMP)
+	$(BIN)/newsapi index
+
+## lab: JupyterLab on notebooks/ with the project's kernel (the .venv's python3)
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 ## notebooks: re-execute the committed notebooks in place with their default parameters
+## (01 trains and promotes the default model into artifacts/, 04 reads that store)
 notebooks: $(STAMP)
-	$(BIN)/papermill --cwd notebooks notebooks/01_train.ipynb notebooks/01_train.ipynb
-	$(BIN)/papermill --cwd notebooks notebooks/02_evaluate.ipynb notebooks/02_evaluate.ipynb
+	for nb in notebooks/0*.ipynb; do \
+	  $(BIN)/papermill --cwd notebooks $$nb $$nb || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,10 +9,10 @@ from typing import Any
 
 from newsapi.artifacts import atomic_write
 from newsapi.card import PLOT, write_card
-from newsapi.data import Corpus, load_corpus
+from newsapi.data import NEWSGROUPS, REMOVABLE_PARTS, Corpus, load_corpus, load_newsgroups
 from newsapi.params import TrainingParameters
 from newsapi.store import ModelStore, StoredModel
-from newsapi.training import fit, top_terms
+from newsapi.training import artefact_terms, fit, top_terms
 
 
 def corpus_for(
@@ -29,6 +29,22 @@ def corpus_for(
     )
 
 
+def header_artefacts(
+    pipeline: Any,
+    corpus: Corpus,
+    params: TrainingParameters,
+    data_home: str | os.PathLike[str] | None = None,
+    n: int = 10,
+) -> dict[str, list[str]] | None:
+    """Top terms that come from headers, signatures or quotes (20 newsgroups with some of them
+    kept), measured against the same posts stripped by scikit-learn; None when not applicable."""
+    if params.dataset != NEWSGROUPS or set(params.remove) >= set(REMOVABLE_PARTS):
+        return None
+    stripped = load_newsgroups(params.categories, REMOVABLE_PARTS, data_home, params.random_state)
+    terms = top_terms(pipeline, corpus.target_names, n)
+    return artefact_terms(terms, corpus.train_texts, stripped.train_texts)
+
+
 def store_run(
     store: ModelStore,
     pipeline: Any,
@@ -37,6 +53,7 @@ def store_run(
     metrics: dict[str, Any],
     *,
     extra: Mapping[str, Any] | None = None,
+    data_home: str | os.PathLike[str] | None = None,
 ) -> StoredModel:
     """File a fitted pipeline in ``store`` with its manifest, confusion matrix and model card."""
     from newsapi.plots import confusion_matrix_png
@@ -54,7 +71,11 @@ def store_run(
         parameters=params.model_dump(),
         metrics=metrics,
         dataset={**corpus.description, "counts": corpus.counts()},
-        extra={"top_terms": top_terms(pipeline, corpus.target_names, 10), **(extra or {})},
+        extra={
+            "top_terms": top_terms(pipeline, corpus.target_names, 10),
+            "artefact_terms": header_artefacts(pipeline, corpus, params, data_home),
+            **(extra or {}),
+        },
         attach=attach,
     )
 
@@ -65,8 +86,9 @@ def train_and_store(
     corpus: Corpus,
     *,
     extra: Mapping[str, Any] | None = None,
+    data_home: str | os.PathLike[str] | None = None,
 ) -> StoredModel:
     """Fit ``params`` on ``corpus``'s training split, evaluate on its test split, and store it:
     the one code path of ``01_train.ipynb`` and of a sweep's refit of its best candidate."""
     pipeline, metrics = fit(params, corpus)
-    return store_run(store, pipeline, corpus, params, metrics, extra=extra)
+    return store_run(store, pipeline, corpus, params, metrics, extra=extra, data_home=data_home)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.metrics import (
     accuracy_score,
@@ -101,48 +101,21 @@ def top_terms(pipeline: Pipeline, target_names: list[str], n: int = 10) -> dict[
     }
 
 
-# Tokens that come from the posts' headers, signatures and addresses rather than their topic:
-# with headers kept, they rank among a category's most distinctive terms (a leak, not a skill).
-HEADER_TOKENS = frozenset(
-    (
-        "subject",
-        "lines",
-        "organization",
-        "writes",
-        "article",
-        "nntp",
-        "posting",
-        "host",
-        "reply",
-        "distribution",
-        "keywords",
-        "summary",
-        "sender",
-        "path",
-        "newsgroups",
-        "message",
-        "references",
-        "edu",
-        "com",
-        "org",
-        "net",
-        "gov",
-        "uk",
-        "ca",
-        "de",
-        "au",
-        "university",
-        "inc",
-    )
-)
-
-
-def header_artefacts(terms: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Per category, the top terms that are header, address or signature artefacts."""
-    return {
-        name: [t for t in words if t in HEADER_TOKENS or any(c.isdigit() for c in t)]
-        for name, words in terms.items()
-    }
+def artefact_terms(
+    terms: dict[str, list[str]], texts: list[str], stripped: list[str], keep: float = 0.5
+) -> dict[str, list[str]]:
+    """Per category, the top ``terms`` that mostly vanish when headers, signatures and quotes
+    are stripped from the same posts (``texts`` vs ``stripped``): fewer than ``keep`` of the
+    posts that contain one still do. They say who posted from where, not what was written."""
+    vocabulary = sorted({term for words in terms.values() for term in words})
+    if not vocabulary:
+        return {name: [] for name in terms}
+    longest = max(len(term.split()) for term in vocabulary)
+    counter = CountVectorizer(vocabulary=vocabulary, binary=True, ngram_range=(1, longest))
+    before = np.asarray(counter.transform(texts).sum(axis=0)).ravel()
+    after = np.asarray(counter.transform(stripped).sum(axis=0)).ravel()
+    share = dict(zip(vocabulary, after / np.maximum(before, 1), strict=True))
+    return {name: [t for t in words if share[t] < keep] for name, words in terms.items()}
 
 
 def weakest_category(metrics: dict[str, Any]) -> tuple[str, float, float]:

@@ -20,6 +20,7 @@ from newsapi.artifacts import (
     manifest_path,
     sha256_bytes,
 )
+from newsapi.params import DEFAULTS
 from newsapi.settings import MODEL_FILENAME
 from tests.conftest import tiny_corpus, train_tiny
 
@@ -45,8 +46,8 @@ def test_manifest_describes_the_file(tiny_model: Artifact) -> None:
     assert manifest["model_version"] == digest[:12]
     assert manifest["model_file"] == MODEL_FILENAME
     assert manifest["target_names"] == ["cooking", "space", "sport"]
-    assert manifest["parameters"] == {"classifier": "multinomial_nb"}
-    assert set(manifest["metrics"]) == {"accuracy", "macro_f1", "per_class"}
+    assert manifest["parameters"] == DEFAULTS.model_dump()
+    assert set(manifest["metrics"]) == {"accuracy", "macro_f1", "per_class", "confusion_matrix"}
     assert set(manifest["metrics"]["per_class"]["space"]) == {
         "precision",
         "recall",
