@@ -414,3 +414,41 @@ def _fsync_tree(folder: Path) -> None:
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
     _fsync_dir(folder)
+
+
+def load_served(
+    model_path: str | os.PathLike[str], *, allow_version_mismatch: bool = False
+) -> tuple[Artifact, str | None]:
+    """Load the promoted model at ``model_path`` the way a starting server should.
+
+    Beside a store, a pair left inconsistent by a crash is repaired first; if the promoted
+    pair still cannot be loaded, the last good promoted model of the store is served instead.
+    Returns the artifact and, when it is not simply the promoted pair, one line saying why.
+    Without a store (or with nothing good in it) the loader's own error is raised.
+    """
+    from newsapi.artifacts import load_artifact
+
+    path = Path(model_path)
+    store = ModelStore(path.parent)
+    if path.name != MODEL_FILENAME or not store.models.is_dir():
+        return load_artifact(path, allow_version_mismatch=allow_version_mismatch), None
+    note = None
+    try:
+        note = store.repair()
+    except OSError as exc:  # a read-only deployment: serve from the store without writing
+        log.warning("cannot repair the promoted model in %s (%s)", store.root, exc)
+    if note:
+        log.warning("%s", note)
+    try:
+        return load_artifact(path, allow_version_mismatch=allow_version_mismatch), note
+    except ArtifactError as exc:
+        entry = store.last_good(exclude=None)
+        if entry is None:
+            raise
+        artifact = load_artifact(entry.model_path, allow_version_mismatch=allow_version_mismatch)
+        note = (
+            f"the promoted model is unusable ({exc}); serving the last good promoted model "
+            f"{entry.version} from the store"
+        )
+        log.error("%s", note)
+        return artifact, note
