@@ -37,7 +37,7 @@ tools:
 ## serve: train once if there is no model yet, then run the API
 serve: $(STAMP)
 	@[ -f $(MODEL) ] || $(MAKE) train
-	$(BIN)/uvicorn newsapi.app:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(BIN)/newsapi serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## train: check the parameters, run 01_train and 02_evaluate with papermill, file the run in
 ## the store (artifacts/models/<version>/), promote it unless PROMOTE=false, refresh index.html

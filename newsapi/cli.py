@@ -292,6 +292,69 @@ def index(artifacts: Path) -> None:
     click.echo(f"runs page: {page}")
 
 
+@app.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--graceful-timeout",
+    default=10,
+    show_default=True,
+    type=int,
+    help="seconds SIGTERM waits for requests in flight before closing connections",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=5,
+    show_default=True,
+    type=int,
+    help="seconds an idle connection is kept open",
+)
+@click.option(
+    "--limit-concurrency",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="connections plus tasks at once per worker; beyond, 503",
+)
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    graceful_timeout: int,
+    keep_alive_timeout: int,
+    limit_concurrency: int,
+) -> None:
+    """Check the promoted model, then serve the API with uvicorn.
+
+    The check runs once before any worker starts, so a bad artifact fails the command (one
+    line, exit 3) whatever the number of workers."""
+    import uvicorn
+
+    from newsapi.settings import get_settings
+    from newsapi.store import load_served
+
+    settings = get_settings()
+    try:
+        _, note = load_served(
+            settings.model_path, allow_version_mismatch=settings.allow_version_mismatch
+        )
+    except NewsapiError as exc:
+        raise fail(f"cannot start: {exc}", code=3) from None
+    if note:
+        click.echo(f"newsapi: {note}", err=True)
+    uvicorn.run(
+        "newsapi.app:app",
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_graceful_shutdown=graceful_timeout,
+        timeout_keep_alive=keep_alive_timeout,
+        limit_concurrency=limit_concurrency,
+        access_log=False,
+    )
+
+
 def _resolve(artifacts: Path, version: str) -> StoredModel:
     try:
         entry = open_store(artifacts).resolve(version)
