@@ -300,3 +300,18 @@ def test_a_killed_training_run_leaves_no_entry_or_a_complete_one(
         load_artifact(entry.model_path)
     if when != "after the entry landed":
         assert entries == []
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_refuses_a_bad_artifact_before_any_worker_starts(
+    tmp_path: Path, model_copy: Path, workers: str
+) -> None:
+    model_copy.write_bytes(model_copy.read_bytes()[:-100])  # truncated after training
+    out = newsapi(
+        "serve", "--workers", workers, "--port", "1",
+        env={"NEWSAPI_MODEL_PATH": str(model_copy)},
+    )  # fmt: skip
+    assert out.returncode == 3
+    assert out.stderr.startswith(f"newsapi: cannot start: model file {model_copy} does not match")
+    assert out.stderr.count("\n") == 1
+    assert "Traceback" not in out.stderr + out.stdout
