@@ -24,7 +24,18 @@ RELOAD_HINT = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The ``newsapi`` group: any failure a user can act on is one line and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewsapiError as exc:
+            click.echo(f"newsapi: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def app() -> None:
     """Train, compare, promote and roll back the newsgroups classifier."""
 
@@ -97,23 +108,14 @@ def train(
     promote it (unless --no-promote) and refresh index.html."""
     from newsapi.notebook_runs import TrainingRun
 
-    try:
-        values = parse_parameters(list(parameter), list(yaml_text))
-        params = TrainingParameters.build(values)
-        run = TrainingRun(
-            open_store(artifacts),
-            params,
-            notebooks=notebooks,
-            data_home=data_home,
-        )
-        entry, reused = run.execute()
-        store = open_store(artifacts)
-        previous = store.served_version()
-        if promote:
-            store.promote(entry.version)
-        run.refresh_index()
-    except NewsapiError as exc:
-        raise fail(str(exc)) from None
+    params = TrainingParameters.build(parse_parameters(list(parameter), list(yaml_text)))
+    store = open_store(artifacts)
+    run = TrainingRun(store, params, notebooks=notebooks, data_home=data_home)
+    entry, reused = run.execute()
+    previous = store.served_version()
+    if promote:
+        store.promote(entry.version)
+    run.refresh_index()
     where = entry.path / "notebooks"
     click.echo(
         f"{'reused the stored' if reused else 'stored'} model {entry.version} "
@@ -168,10 +170,7 @@ def runs(as_json: bool, sort: str, artifacts: Path) -> None:
     """One line per stored model, newest first; * marks the promoted one."""
     from newsapi.runs import runs_table
 
-    try:
-        rows = runs_table(open_store(artifacts), sort_by=sort)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    rows = runs_table(open_store(artifacts), sort_by=sort)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -259,10 +258,7 @@ def promote(version: str, artifacts: Path) -> None:
     """Serve a stored model (the served pair is replaced, the event logged)."""
     store = open_store(artifacts)
     previous = store.served_version()
-    try:
-        entry = store.promote(version)
-    except NewsapiError as exc:
-        raise fail(str(exc)) from None
+    entry = store.promote(version)
     click.echo(f"model {entry.version} is now promoted (was {previous}); {RELOAD_HINT}")
 
 
@@ -272,10 +268,7 @@ def rollback(artifacts: Path) -> None:
     """Serve again the model promoted before the current one."""
     store = open_store(artifacts)
     previous = store.served_version()
-    try:
-        entry = store.rollback()
-    except NewsapiError as exc:
-        raise fail(str(exc)) from None
+    entry = store.rollback()
     click.echo(f"rolled back to model {entry.version} (was {previous}); {RELOAD_HINT}")
 
 
@@ -285,10 +278,7 @@ def index(artifacts: Path) -> None:
     """Execute 04_compare.ipynb over the store into <artifacts>/index.html."""
     from newsapi.notebook_runs import refresh_index
 
-    try:
-        page = refresh_index(open_store(artifacts))
-    except NewsapiError as exc:
-        raise fail(str(exc)) from None
+    page = refresh_index(open_store(artifacts))
     click.echo(f"runs page: {page}")
 
 
@@ -356,11 +346,8 @@ def serve(
 
 
 def _resolve(artifacts: Path, version: str) -> StoredModel:
-    try:
-        entry = open_store(artifacts).resolve(version)
-        entry.verify()
-    except NewsapiError as exc:
-        raise fail(str(exc)) from None
+    entry = open_store(artifacts).resolve(version)
+    entry.verify()
     return entry
 
 

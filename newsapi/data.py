@@ -199,20 +199,6 @@ def _split(
     )
 
 
-def corpus_from_parameters(
-    parameters: dict[str, Any], data_home: str | os.PathLike[str] | None = None
-) -> Corpus:
-    """The corpus a model was trained on, from the ``parameters`` in its manifest."""
-    return load_corpus(
-        parameters.get("dataset", NEWSGROUPS),
-        categories=parameters.get("categories", DEFAULT_CATEGORIES),
-        remove=parameters.get("remove") or (),
-        data_home=data_home or parameters.get("data_home"),
-        test_size=parameters.get("test_size", 0.25),
-        random_state=parameters.get("random_state", 0),
-    )
-
-
 def load_corpus(
     dataset: str = NEWSGROUPS,
     *,
