@@ -33,7 +33,8 @@ $(BIN)/python:
 $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -m pip check
+	@$(BIN)/python -m pip check || { \
+	  echo "requirements.lock misses what pyproject.toml asks for: run 'make lock'"; exit 1; }
 	touch $(STAMP)
 
 ## lock: resolve requirements.lock again from pyproject.toml (every extra, Python 3.11+, any OS);
