@@ -45,7 +45,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def assets_folder() -> Path:
-    """The folder of Swagger UI's and ReDoc's files, as the ``fastapi-offline`` wheel ships it."""
+    """The folder of Swagger UI's and ReDoc's files, as the ``fastapi-offline`` wheel ships it.
+
+    Only its files are used: its own factory builds a plain ``FastAPI``, and the app here is
+    :class:`newsapi.app.NewsAPI`. requirements.lock pins the version, so the folder stays put.
+    """
     return Path(str(files("fastapi_offline") / "static"))
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Page, Route, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, Route, sync_playwright
 
 from newsapi.app import create_app
 from newsapi.artifacts import Artifact
@@ -78,6 +78,7 @@ class Browser:
 
     page: Page
     hosts: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the pages' console errors
 
 
 @pytest.fixture
@@ -94,6 +95,12 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
         page = context.pages[0] if context.pages else context.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_MS)
         seen = Browser(page)
+
+        def record_error(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                seen.errors.append(message.text)
+
+        page.on("console", record_error)
 
         def only_this_machine(route: Route) -> None:
             host = urlsplit(route.request.url).netloc
@@ -137,6 +144,7 @@ def test_swagger_ui_renders_every_operation_offline(
     expected = {(method, path) for method, path, _ in operations(server)}
     assert rendered == expected
     assert set(browser.hosts) == {urlsplit(server.url).netloc}
+    assert browser.errors == []  # the Content-Security-Policy breaks nothing
 
 
 @pytest.mark.browser
@@ -156,6 +164,9 @@ def test_redoc_renders_every_operation_offline(
     for method, path, _ in operations(server):
         assert page.get_by_text(path, exact=True).count() > 0, f"{method} {path}"
     assert set(browser.hosts) == {urlsplit(server.url).netloc}
+    # the one thing refused is the logo ReDoc would fetch from its makers' CDN
+    for error in browser.errors:
+        assert 'violates the following Content Security Policy directive: "img-src' in error
 
 
 @pytest.mark.browser
@@ -177,3 +188,4 @@ def test_try_it_out_gives_the_books_answer(
     shown = answer.locator(".response-col_description pre.microlight").first.inner_text()
     assert json.loads(shown) == {"category": "comp.sys.mac.hardware"}
     assert set(browser.hosts) == {urlsplit(server.url).netloc}
+    assert browser.errors == []
