@@ -8,6 +8,9 @@ PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
+LOCK    := requirements.lock
+UV_VERSION := 0.13.9
+LOCK_ARGS ?=
 MODEL   := artifacts/newsgroups_model.joblib
 PARAMS  ?=
 PROMOTE ?= true
@@ -17,22 +20,42 @@ WORKERS ?= 1
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 60
 
-.PHONY: install serve train compare lab notebooks test lint soak bench bench-smoke tools clean
+.PHONY: install lock serve train compare lab notebooks test lint soak bench bench-smoke tools clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+# Exactly the locked versions, checked against their hashes, then the project itself. `pip check`
+# fails the install when the lock no longer covers what pyproject.toml asks for (run `make lock`).
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -m pip check || { \
+	  echo "requirements.lock misses what pyproject.toml asks for: run 'make lock'"; exit 1; }
 	touch $(STAMP)
 
-# Debian's wrk drives the load in bench/ and the soak test.
+## lock: resolve requirements.lock again from pyproject.toml (every extra, Python 3.11+, any OS);
+## versions already locked are kept when they still fit: LOCK_ARGS=--upgrade moves them all,
+## LOCK_ARGS="--upgrade-package numpy" one of them. Needs PyPI only.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip compile pyproject.toml --all-extras --universal \
+	  --python-version 3.11 --python $(BIN)/python --generate-hashes \
+	  --custom-compile-command 'make lock' --quiet --output-file $(LOCK) $(LOCK_ARGS)
+
+# Debian's wrk drives the load in bench/ and the soak test; Debian's chromium is the browser of
+# tests/test_docs.py (Playwright drives it: these machines cannot download Playwright's own).
 tools:
-	@command -v wrk >/dev/null 2>&1 || { \
-	  echo "installing wrk from Debian's packages"; \
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -z "$$missing" ] || { \
+	  echo "installing$$missing from Debian's packages"; \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq wrk >/dev/null; }
+	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq $$missing >/dev/null; }
 
 ## serve: train once if there is no model yet, then run the API
 serve: $(STAMP)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsapi import __version__
 from newsapi.deps import RequestError
+from newsapi.docs import install_docs
 from newsapi.errors import NewsapiError
 from newsapi.fastpath import FastPredictionPath
 from newsapi.metrics import Metrics, MetricsMiddleware
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        docs_url=None,  # newsapi.docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     router = build_router(one, many)
     app.include_router(router)
     add_probes(app)
+    install_docs(app)
     _add_error_handlers(app)
     paths = (getattr(r, "path", None) for r in [*router.routes, *app.routes])
     routes = {path for path in paths if isinstance(path, str)}

@@ -1,18 +1,27 @@
-"""pyproject.toml is the source of truth; environment.yml must say the same."""
+"""pyproject.toml is the source of truth; environment.yml must say the same, and
+requirements.lock (``make lock``) must pin every dependency within those ranges."""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
+from importlib import metadata
 
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from tests.conftest import ROOT
 
 # conda-forge names of packages whose PyPI name differs
-CONDA_NAMES = {"uvicorn[standard]": "uvicorn-standard", "prometheus-client": "prometheus_client"}
+CONDA_NAMES = {
+    "uvicorn[standard]": "uvicorn-standard",
+    "prometheus-client": "prometheus_client",
+    "playwright": "playwright-python",
+}
 
 
 def pyproject_packages() -> dict[str, SpecifierSet]:
@@ -54,3 +63,84 @@ def test_environment_yml_uses_conda_forge_and_python_311() -> None:
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
     assert "python>=3.11" in env["dependencies"]
+
+
+# -- the lock -----------------------------------------------------------------------------------
+LOCK = ROOT / "requirements.lock"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One entry of requirements.lock: a version, for the environments its marker allows."""
+
+    requirement: Requirement
+    version: Version
+    hashes: list[str]
+
+    def applies_here(self) -> bool:
+        return self.requirement.marker is None or self.requirement.marker.evaluate()
+
+
+def locked() -> dict[str, list[Pin]]:
+    """Canonical name -> its pins (several when the lock forks by Python version or OS)."""
+    joined = LOCK.read_text().replace("\\\n", " ")
+    pins: dict[str, list[Pin]] = {}
+    for line in joined.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        spec, *hashes = (part.strip() for part in line.split("--hash="))
+        requirement = Requirement(spec)
+        (pinned,) = requirement.specifier
+        assert pinned.operator == "==", f"{spec}: the lock pins exact versions"
+        pin = Pin(requirement, Version(pinned.version), hashes)
+        pins.setdefault(canonicalize_name(requirement.name), []).append(pin)
+    return pins
+
+
+def pyproject_requirements() -> list[Requirement]:
+    """The project's dependencies and those of every extra (not the extras naming the project)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = list(project["dependencies"])
+    for requirements in project["optional-dependencies"].values():
+        lines += requirements
+    wanted = [Requirement(line) for line in lines]
+    return [r for r in wanted if canonicalize_name(r.name) != canonicalize_name(project["name"])]
+
+
+def test_every_dependency_is_locked_within_pyproject_and_environment_yml() -> None:
+    pins = locked()
+    conda, _ = conda_packages()
+    for requirement in pyproject_requirements():
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not in requirements.lock: run `make lock`"
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        conda_name = CONDA_NAMES.get(requirement.name + extras, requirement.name + extras).lower()
+        for pin in pins[name]:
+            assert requirement.specifier.contains(pin.version, prereleases=True), (
+                f"requirements.lock has {name}=={pin.version}, pyproject.toml asks for "
+                f"{requirement.specifier}: run `make lock`"
+            )
+            assert conda[conda_name].contains(pin.version, prereleases=True), (
+                f"requirements.lock has {name}=={pin.version}, environment.yml asks for "
+                f"{conda[conda_name]}"
+            )
+
+
+def test_every_locked_package_is_pinned_with_its_hashes() -> None:
+    pins = locked()
+    assert len(pins) > len(pyproject_requirements())  # the dependencies' dependencies too
+    for name, entries in pins.items():
+        for pin in entries:
+            assert pin.hashes, f"{name} has no hash: pip would refuse the lock"
+            assert all(re.fullmatch("sha256:[0-9a-f]{64}", h) for h in pin.hashes), name
+
+
+def test_this_environment_is_the_locked_one() -> None:
+    """What `make install` built is what the lock says (so the notebooks reproduce)."""
+    for name, entries in locked().items():
+        for pin in entries:
+            if pin.applies_here():
+                installed = Version(metadata.version(name))
+                assert installed == pin.version, (
+                    f"{name} {installed} installed, {pin.version} locked"
+                )

@@ -1,0 +1,191 @@
+"""/docs and /redoc without internet: their files come from this server, never from a CDN.
+
+The browser tests drive Debian's Chromium (``make tools`` installs it) with Playwright against a
+real uvicorn on 127.0.0.1; every request the pages make is intercepted and its host recorded,
+and anything not addressed to the server is refused, as it would be on a machine offline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import ConsoleMessage, Page, Route, sync_playwright
+
+from newsapi.app import create_app
+from newsapi.artifacts import Artifact
+from newsapi.docs import ASSETS_URL, assets_folder
+from newsapi.settings import Settings
+from tests.conftest import Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, as root in CI (no sandbox), and quiet: nothing of Chromium's own reaches out.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGE_TIMEOUT_MS = 30_000  # a bound for a loaded 2-core machine, not a measurement
+ASSETS = ["swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png"]
+
+
+# -- in process: the pages and their files ------------------------------------------------------
+def test_pages_load_their_files_from_this_server(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        answer = client.get(page)
+        assert answer.status_code == 200
+        assert re.search("https?://", answer.text) is None, f"{page} links to another host"
+        assert "default-src 'self'" in answer.headers["content-security-policy"]
+    swagger = client.get("/docs").text
+    assert f'src="{ASSETS_URL}/swagger-ui-bundle.js"' in swagger
+    # opened by a name other than localhost, Swagger UI would ask an online validator
+    assert '"validatorUrl": null' in swagger
+    assert f'src="{ASSETS_URL}/redoc.standalone.js"' in client.get("/redoc").text
+    for name in ASSETS:
+        asset = client.get(f"{ASSETS_URL}/{name}")
+        assert asset.status_code == 200, name
+        assert asset.content == (assets_folder() / name).read_bytes()
+
+
+def test_pages_follow_the_root_path_of_a_proxy(
+    settings_for: Callable[..., Settings], tiny_model: Artifact
+) -> None:
+    proxied = TestClient(create_app(settings_for(tiny_model.path)), root_path="/newsapi")
+    swagger = proxied.get("/docs").text
+    assert f'src="/newsapi{ASSETS_URL}/swagger-ui-bundle.js"' in swagger
+    assert "url: '/newsapi/openapi.json'" in swagger
+    assert "'/newsapi/docs/oauth2-redirect'" in swagger
+    assert 'spec-url="/newsapi/openapi.json"' in proxied.get("/redoc").text
+    assert proxied.get("/docs/oauth2-redirect").status_code == 200
+
+
+# -- a real browser -----------------------------------------------------------------------------
+@dataclass
+class Browser:
+    """A page of a fresh Chromium profile, with the host of every request its pages made."""
+
+    page: Page
+    hosts: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the pages' console errors
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make tools` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "chromium-profile",
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        seen = Browser(page)
+
+        def record_error(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                seen.errors.append(message.text)
+
+        page.on("console", record_error)
+
+        def only_this_machine(route: Route) -> None:
+            host = urlsplit(route.request.url).netloc
+            seen.hosts.append(host)
+            if host.partition(":")[0] == "127.0.0.1":
+                route.continue_()
+            else:
+                route.abort("internetdisconnected")
+
+        context.route("**/*", only_this_machine)
+        try:
+            yield seen
+        finally:
+            context.close()
+
+
+def operations(server: Server) -> list[tuple[str, str, str]]:
+    """(METHOD, path, operationId) of every operation of the served OpenAPI document."""
+    document = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
+    return [
+        (method.upper(), path, operation["operationId"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_swagger_ui_renders_every_operation_offline(
+    start_server: Callable[..., Server], tiny_model: Artifact, browser: Browser
+) -> None:
+    server = start_server(tiny_model.path)
+    page = browser.page
+    page.goto(f"{server.url}/docs")
+    page.locator(".opblock").first.wait_for()
+    rendered = {
+        (block.locator(".opblock-summary-method").inner_text().strip(),
+         block.locator(".opblock-summary-path").get_attribute("data-path"))
+        for block in page.locator(".opblock").all()
+    }  # fmt: skip
+    expected = {(method, path) for method, path, _ in operations(server)}
+    assert rendered == expected
+    assert set(browser.hosts) == {urlsplit(server.url).netloc}
+    assert browser.errors == []  # the Content-Security-Policy breaks nothing
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_redoc_renders_every_operation_offline(
+    start_server: Callable[..., Server], tiny_model: Artifact, browser: Browser
+) -> None:
+    server = start_server(tiny_model.path)
+    page = browser.page
+    page.goto(f"{server.url}/redoc")
+    page.locator("[data-section-id*='operation/']").first.wait_for()
+    sections = {
+        str(section.get_attribute("data-section-id")).rpartition("operation/")[2]
+        for section in page.locator("[data-section-id*='operation/']").all()
+    }
+    assert sections == {operation_id for _, _, operation_id in operations(server)}
+    for method, path, _ in operations(server):
+        assert page.get_by_text(path, exact=True).count() > 0, f"{method} {path}"
+    assert set(browser.hosts) == {urlsplit(server.url).netloc}
+    # the one thing refused is the logo ReDoc would fetch from its makers' CDN
+    for error in browser.errors:
+        assert 'violates the following Content Security Policy directive: "img-src' in error
+
+
+@pytest.mark.browser
+@pytest.mark.server
+@pytest.mark.corpus
+def test_try_it_out_gives_the_books_answer(
+    start_server: Callable[..., Server], real_model: Artifact, browser: Browser
+) -> None:
+    server = start_server(real_model.path)
+    page = browser.page
+    page.goto(f"{server.url}/docs")
+    block = page.locator(".opblock-post").filter(has=page.locator("[data-path='/prediction']"))
+    block.locator(".opblock-summary").click()
+    block.get_by_role("button", name="Try it out").click()
+    block.locator("textarea.body-param__text").fill('{"text": "computer cpu memory ram"}')
+    block.get_by_role("button", name="Execute").click()
+    answer = block.locator(".live-responses-table .response").first
+    answer.locator(".response-col_status").filter(has_text="200").wait_for()
+    shown = answer.locator(".response-col_description pre.microlight").first.inner_text()
+    assert json.loads(shown) == {"category": "comp.sys.mac.hardware"}
+    assert set(browser.hosts) == {urlsplit(server.url).netloc}
+    assert browser.errors == []
