@@ -35,10 +35,13 @@ tools:
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq wrk >/dev/null; }
 
-## serve: train once if there is no model yet, then run the API
+## serve: train once if there is no model yet, then run the API. The workers share an empty
+## metrics folder (prometheus_client's multiprocess mode): /metrics counts all of them.
+METRICS_DIR ?= .cache/metrics-$(PORT)
 serve: $(STAMP)
 	@[ -f $(MODEL) ] || $(MAKE) train
-	$(BIN)/uvicorn newsapi.app:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/uvicorn newsapi.app:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## train: run both notebooks with papermill into artifacts/runs/<timestamp>/ (+ HTML)
 train: $(STAMP)

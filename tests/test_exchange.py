@@ -49,7 +49,9 @@ def error_of(answer: httpx.Response) -> str:
         # a lone surrogate first sends the body to the fallback parser, then the nesting
         b'{"text": "\\ud800", "x": ' + b"[" * 4_000 + b"]" * 4_000 + b"}",
         b'{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": '
-        + b"[" * 3_000 + b"]" * 3_000 + b"}]}",
+        + b"[" * 3_000
+        + b"]" * 3_000
+        + b"}]}",
     ],
     ids=["array", "in-field", "surrogate-then-nested", "v2-data"],
 )
@@ -65,9 +67,7 @@ def test_deeply_nested_json_is_a_4xx_and_no_log(server: Server, body: bytes) -> 
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_too_large_is_the_same_json_413_with_a_length_or_chunked(
-    server: Server, path: str
-) -> None:
+def test_too_large_is_the_same_json_413_with_a_length_or_chunked(server: Server, path: str) -> None:
     body = b'{"text": "' + b"word " * LIMIT + b'"}'
 
     def chunks() -> Iterator[bytes]:
@@ -91,10 +91,10 @@ def test_only_application_json_is_json(server: Server, path: str, content_type: 
                             headers={"content-type": content_type})  # fmt: skip
         assert answer.status_code == 415, (content_type, body)
         assert "application/json" in error_of(answer)
-    charset = httpx.post(f"{server.url}{path.replace('/v2/models/newsgroups/infer', '/prediction')}",
-                         content=b'{"text": "rocket"}',
-                         headers={"content-type": "Application/JSON; charset=utf-8"})  # fmt: skip
-    assert charset.status_code == 200
+    if not path.startswith("/v2"):  # parameters and case do not matter
+        charset = httpx.post(f"{server.url}{path}", content=b'{"text": "rocket"}',
+                             headers={"content-type": "Application/JSON; charset=utf-8"})  # fmt: skip
+        assert charset.status_code == 200
 
 
 def raw_request(server: Server, head: bytes, body_part: bytes) -> socket.socket:
@@ -126,8 +126,8 @@ def test_a_client_that_leaves_is_counted_as_499(server: Server) -> None:
 
     before = gone()
     for path in PATHS:
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n").encode()  # fmt: skip
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                "application/json\r\nContent-Length: 100\r\n\r\n").encode()  # fmt: skip
         with raw_request(server, head, b'{"te'):
             # closed once the server is reading the body (a close that arrives with the
             # headers may end the connection before any request exists to count)
