@@ -45,7 +45,7 @@ def test_manifest_describes_the_file(tiny_model: Artifact) -> None:
     assert manifest["model_version"] == digest[:12]
     assert manifest["model_file"] == MODEL_FILENAME
     assert manifest["target_names"] == ["cooking", "space", "sport"]
-    assert manifest["parameters"] == {"classifier": "multinomial_nb"}
+    assert manifest["parameters"]["classifier"] == "multinomial_nb"  # every parameter is kept
     assert set(manifest["metrics"]) == {"accuracy", "macro_f1", "per_class"}
     assert set(manifest["metrics"]["per_class"]["space"]) == {
         "precision",
