@@ -57,10 +57,14 @@ tools:
 	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq $$missing >/dev/null; }
 
-## serve: train once if there is no model yet, then run the API
+## serve: train once if there is no model yet, then run the API. The workers share an empty
+## metrics folder (prometheus_client's multiprocess mode): /metrics counts all of them.
+METRICS_DIR ?= .cache/metrics-$(PORT)
 serve: $(STAMP)
 	@[ -f $(MODEL) ] || $(MAKE) train
-	$(BIN)/newsapi serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/newsapi serve --host $(HOST) --port $(PORT) \
+	  --workers $(WORKERS)
 
 ## train: check the parameters, run 01_train and 02_evaluate with papermill, file the run in
 ## the store (artifacts/models/<version>/), promote it unless PROMOTE=false, refresh index.html

@@ -35,13 +35,16 @@ class Scenario:
     path: str
     texts_per_request: int = 1
     unique: bool = True
+    v2: bool = False  # an Open Inference Protocol request (one text) instead of the book's
 
     def script_args(self, nonce: str) -> list[str]:
         """What the Lua script's ``init(args)`` receives."""
         if not self.unique:
             return []
         args = [str(BENCH_DIR), nonce]
-        if self.texts_per_request > 1:
+        if self.v2:
+            args.append("v2")
+        elif self.texts_per_request > 1:
             args.append(str(self.texts_per_request))
         return args
 

@@ -29,7 +29,9 @@ MODEL = Path("artifacts") / "newsgroups_model.joblib"
 NO_MODEL = "no model in artifacts/: run 'make train' first"
 CHECK_TEXT = "computer cpu memory ram"
 APPS = ("newsapi", "floor", "seed")
-SCENARIOS = ("repeated", "unique", "batch")
+SCENARIOS = ("repeated", "unique", "batch", "v2")
+NEWSAPI_ONLY = {"batch", "v2"}  # routes the reference apps do not have
+V2_PATH = "/v2/models/newsgroups/infer"
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Settings:
             len(self.connections)
             for app in self.apps
             for scenario in self.scenarios
-            if scenario != "batch" or app == "newsapi"
+            if scenario not in NEWSAPI_ONLY or app == "newsapi"
         )
         return per_workers * len(self.workers)
 
@@ -102,7 +104,7 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--workers", type=_int_list, help="uvicorn workers, e.g. 1,2 (default)")
     parser.add_argument("--apps", type=_choices(APPS), help="subset of newsapi,floor,seed")
     parser.add_argument(
-        "--scenarios", type=_choices(SCENARIOS), help="subset of repeated,unique,batch"
+        "--scenarios", type=_choices(SCENARIOS), help="subset of repeated,unique,batch,v2"
     )
     parser.add_argument("--batch-size", type=int, help="texts per /predictions call (1000)")
     parser.add_argument(
@@ -156,11 +158,12 @@ def app_specs(model: Path) -> dict[str, AppSpec]:
 
 
 def scenarios(batch_size: int) -> dict[str, Scenario]:
-    """The three loads."""
+    """The four loads."""
     return {
         "repeated": Scenario("repeated", "repeated.lua", "/prediction", unique=False),
         "unique": Scenario("unique", "unique.lua", "/prediction"),
         "batch": Scenario("batch", "unique.lua", "/predictions", texts_per_request=batch_size),
+        "v2": Scenario("v2", "unique.lua", V2_PATH, v2=True),
     }
 
 
@@ -200,6 +203,15 @@ def check_answers(server: Server, oracle: Oracle, batch_route: bool) -> list[str
             problems.append(
                 f"{app}: POST /predictions answered {status} {answer!r}, "
                 f"expected 200 {{'categories': {expected!r}}}"
+            )
+        v2 = {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [len(samples)],
+                          "data": samples}]}  # fmt: skip
+        status, answer = post_json(server.port, V2_PATH, v2)
+        outputs = answer.get("outputs") if isinstance(answer, dict) else None
+        if status != 200 or not outputs or outputs[0].get("data") != expected:
+            problems.append(
+                f"{app}: POST {V2_PATH} answered {status} {answer!r}, expected the "
+                f"categories {expected!r}"
             )
     return problems
 
@@ -285,7 +297,9 @@ class Run:
         """Start ``app``, check it, put it under every load, stop it."""
         start: report.Row = {"app": app.name, "workers": workers, "ready_s": None}
         self.starts.append(start)
-        mine = [loads[name] for name in self.settings.scenarios if name != "batch" or app.batch]
+        mine = [
+            loads[name] for name in self.settings.scenarios if name not in NEWSAPI_ONLY or app.batch
+        ]
         try:
             with running(app, workers, REPO) as server:
                 start["ready_s"] = server.ready_after

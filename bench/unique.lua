@@ -1,8 +1,9 @@
 -- Unique texts: every request carries messages no request of this run (or of any earlier run)
 -- has sent, so a caching service can never answer from its cache (see texts.lua).
--- Script arguments: <bench directory> <nonce> [<size>]; the nonce is fresh for every wrk run.
--- Without a size, each request POSTs {"text": ...} (to /prediction); with one, it POSTs
--- {"texts": [...]} with <size> messages (to /predictions).
+-- Script arguments: <bench directory> <nonce> [<size> | v2]; the nonce is fresh for every wrk
+-- run. Without a size, each request POSTs {"text": ...} (to /prediction); with one, it POSTs
+-- {"texts": [...]} with <size> messages (to /predictions); with "v2", an Open Inference
+-- Protocol request with one message in its BYTES input "text" (to /v2/models/<name>/infer).
 --
 -- The response callback counts non-2xx answers and "X-Cache: hit" headers (a batch is a hit
 -- only when every text was); done() prints the totals on a "bench-lua:" line that the harness
@@ -12,6 +13,7 @@ local next_id = 1
 local json_headers = { ["Content-Type"] = "application/json" }
 local message
 local size
+local v2
 
 function setup(thread)
   thread:set("id", next_id)
@@ -24,9 +26,14 @@ function init(args)
   seen, bad, hits = 0, 0, 0
   message = dofile(args[1] .. "/texts.lua").generator(args[1], args[2], id)
   size = tonumber(args[3])
+  v2 = args[3] == "v2"
 end
 
 function request()
+  if v2 then
+    return wrk.format("POST", nil, json_headers,
+      '{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["' .. message() .. '"]}]}')
+  end
   if size == nil then
     return wrk.format("POST", nil, json_headers, '{"text":"' .. message() .. '"}')
   end

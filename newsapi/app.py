@@ -11,19 +11,32 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter
+from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from newsapi import __version__
-from newsapi.deps import RequestError
+from newsapi import __version__, v2
+from newsapi.answers import classify_many, classify_one
 from newsapi.docs import install_docs
 from newsapi.errors import NewsapiError
-from newsapi.fastpath import FastPredictionPath
+from newsapi.exchange import (
+    INTERNAL_ERROR,
+    Answer,
+    ApiError,
+    ClientDisconnect,
+    render_error,
+    validation_errors,
+)
+from newsapi.fastpath import Endpoint, FastLane
 from newsapi.metrics import Metrics, MetricsMiddleware
 from newsapi.routes import add_probes, build_router
-from newsapi.schemas import request_adapters
+from newsapi.routes_v2 import build_v2_router
+from newsapi.schemas import request_models
 from newsapi.service import Classifier, ModelNotReadyError
 from newsapi.settings import Settings, get_settings
 from newsapi.watch import watch_artifact
@@ -34,7 +47,16 @@ DESCRIPTION = """
 Classifies short English texts into the newsgroup categories of the model trained by the
 project's notebooks. `POST /prediction` keeps the book's contract (`{"text": ...}` in,
 `{"category": ...}` out); answers are cached per model version, concurrent calls are batched.
+The same model answers the Open Inference Protocol (V2) under `/v2`.
 """
+TAGS = [
+    {"name": "predictions", "description": "The book's contract: texts in, categories out."},
+    {"name": "Open Inference Protocol", "description": "The V2 REST protocol of KServe, "
+     "MLServer and Triton clients; errors are `{\"error\": \"...\"}`."},
+    {"name": "model", "description": "What is serving."},
+    {"name": "operations", "description": "Probes, metrics and administration (admin routes "
+     "take the bearer token when NEWSAPI_ADMIN_TOKEN is set)."},
+]  # fmt: skip
 
 
 class StartupErrorMessage:
@@ -63,9 +85,9 @@ class StartupErrorMessage:
 
 
 class NewsAPI(FastAPI):
-    """FastAPI with two layers in front of its own middleware stack: the metrics, which see
-    every request, and the prediction fast lane, which answers well-formed predictions before
-    FastAPI's per-request machinery (routing, error and telemetry layers, body limits) runs."""
+    """FastAPI with layers in front of its own middleware stack: the metrics, which see
+    every request, the allowed-hosts check, and the fast lane, which answers predictions
+    before FastAPI's per-request machinery (routing, error and telemetry layers) runs."""
 
     front: ASGIApp | None = None
 
@@ -113,33 +135,63 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if watcher is not None:
                 watcher.cancel()
             await classifier.stop()
+            metrics.worker_stopped()
 
     app = NewsAPI(
         title="newsapi",
         version=__version__,
         description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
         docs_url=None,  # newsapi.docs serves /docs and /redoc without a CDN
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.classifier = None
-    one, many = request_adapters(settings.max_text_length, settings.max_batch_size)
-    router = build_router(one, many)
+    prediction_input, predictions_input = request_models(
+        settings.max_text_length, settings.max_batch_size
+    )
+    router = build_router(prediction_input, predictions_input)
+    v2_router = build_v2_router()
     app.include_router(router)
+    app.include_router(v2_router)
     add_probes(app)
     install_docs(app)
     _add_error_handlers(app)
-    paths = (getattr(r, "path", None) for r in [*router.routes, *app.routes])
-    routes = {path for path in paths if isinstance(path, str)}
+    endpoints = _lane_endpoints(settings, prediction_input, predictions_input)
+    # metrics label requests by these paths; V2 routes by the served model's name
+    name = settings.model_name
+    paths = [getattr(r, "path", None) for r in [*router.routes, *v2_router.routes, *app.routes]]
+    routes = {p.replace("{name}", name) for p in paths if isinstance(p, str)} | set(endpoints)
     app.add_middleware(StartupErrorMessage, errors=errors)
-    lane = FastPredictionPath(
-        app.behind, state=app.state, one=one, many=many, max_body_bytes=settings.max_body_bytes
-    )
-    app.front = MetricsMiddleware(lane, metrics=metrics, routes=routes)
+    lane = FastLane(app.behind, state=app.state, settings=settings, endpoints=endpoints)
+    hosts = TrustedHostMiddleware(lane, allowed_hosts=settings.allowed_hosts)
+    app.front = MetricsMiddleware(hosts, metrics=metrics, routes=routes)
     return app
+
+
+def _lane_endpoints(
+    settings: Settings, prediction_input: type[Any], predictions_input: type[Any]
+) -> dict[str, Endpoint]:
+    """What the fast lane answers: the same handlers as the routes, without query options."""
+
+    async def one(classifier: Classifier, body: Any) -> Answer:
+        return await classify_one(classifier, body.text)
+
+    async def many(classifier: Classifier, body: Any) -> Answer:
+        return await classify_many(classifier, body.texts)
+
+    async def infer(classifier: Classifier, body: v2.InferenceRequest) -> Answer:
+        return await v2.infer(classifier, settings, body, settings.model_name)
+
+    return {
+        "/prediction": Endpoint(TypeAdapter(prediction_input), one),
+        "/predictions": Endpoint(TypeAdapter(predictions_input), many),
+        f"/v2/models/{settings.model_name}/infer": Endpoint(
+            TypeAdapter(v2.InferenceRequest), infer
+        ),
+    }
 
 
 def _configure_logging() -> None:
@@ -152,19 +204,40 @@ def _configure_logging() -> None:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestError)
-    async def body_error(request: Request, exc: RequestError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    """Every error in the shape of the protocol its route belongs to (see
+    :func:`newsapi.exchange.render_error`)."""
+
+    def respond(request: Request, error: ApiError, headers: Any = None) -> Response:
+        status, content, base = render_error(request.url.path, error)
+        response = Response(content, status, headers=headers)
+        for name, value in base:
+            response.headers[name.decode()] = value.decode()
+        return response
+
+    @app.exception_handler(ApiError)
+    async def refused(request: Request, exc: ApiError) -> Response:
+        return respond(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        return respond(request, ApiError(422, validation_errors(exc.errors(), where=None)))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return respond(request, ApiError(exc.status_code, str(exc.detail)), exc.headers)
 
     @app.exception_handler(ModelNotReadyError)
-    async def not_ready(request: Request, exc: ModelNotReadyError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    async def not_ready(request: Request, exc: ModelNotReadyError) -> Response:
+        return respond(request, ApiError(503, str(exc)))
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, exc: ClientDisconnect) -> Response:
+        return Response(status_code=499)  # nobody reads it; the metrics count 499
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # one line in the log; no trace or path in the answer
-        log.error("unhandled %s on %s: %r", type(exc).__name__, request.url.path, exc)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        # the body only: Starlette re-raises, and the lane's error rule logs the one line
+        return respond(request, ApiError(500, INTERNAL_ERROR))
 
 
 app = create_app()

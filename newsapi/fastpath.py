@@ -1,128 +1,128 @@
-"""The fast lane for well-formed prediction requests.
+"""The fast lane: prediction requests answered before FastAPI's per-request machinery.
 
-FastAPI's request handling (routing, dependency solving, exception middleware) costs more
-per request than a cached answer does. This pure ASGI middleware answers the common case —
-``POST /prediction`` or ``/predictions`` with a JSON body of known length that validates,
-and no query string — directly, with the same validation models, the same classifier and the
-same response bytes as the routes. Anything else (bad JSON, wrong content type, ``?scores``,
-an oversized or chunked body, a model not loaded) goes on to the FastAPI routes untouched, the
-body replayed if it was already read, so errors and documentation have one source: the routes.
-``bench/`` measures what this buys.
+FastAPI's routing, dependency solving and exception layers cost more per request than a
+cached answer does. This pure ASGI layer answers ``POST /prediction``, ``/predictions`` and
+``/v2/models/<name>/infer`` without a query string by calling exactly what the routes call —
+:mod:`newsapi.exchange` for the body, the errors and the answer's bytes, and the protocol's
+handler (:mod:`newsapi.answers`, :mod:`newsapi.v2`) for the answer itself — so the two paths
+cannot drift apart. Everything else goes on to FastAPI. It also holds the unexpected-error
+rule for both paths: one log line, and a 500 whose body says nothing more. ``bench/``
+measures what the lane buys; ``newsapi_http_requests_total{handler=...}`` says which path
+answered.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger("newsapi")
+from newsapi.exchange import Answer as Answer
+from newsapi.exchange import (
+    ApiError,
+    ClientDisconnect,
+    Headers,
+    check_content_type,
+    decode,
+    loaded,
+    read_body,
+    render_answer,
+    render_error,
+    unexpected,
+)
+from newsapi.service import Classifier
+from newsapi.settings import Settings
 
-JSON_HEADER = (b"content-type", b"application/json")
-INTERNAL_ERROR = b'{"detail":"internal error"}'
-CACHE_HEADER = {True: (b"x-cache", b"hit"), False: (b"x-cache", b"miss")}
+HANDLER = "newsapi.handler"  # scope key naming the path that answered, for the metrics
 
 
-class FastPredictionPath:
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One route the lane answers: its body's validator and the protocol's handler."""
+
+    adapter: TypeAdapter[Any]
+    handle: Callable[[Classifier, Any], Awaitable[Answer]]
+
+
+class FastLane:
+    """Pure ASGI in front of FastAPI (see the module's docstring)."""
+
     def __init__(
-        self, app: ASGIApp, *, state: State, one: TypeAdapter[Any], many: TypeAdapter[Any],
-        max_body_bytes: int,
-    ) -> None:  # fmt: skip
+        self, app: ASGIApp, *, state: State, settings: Settings, endpoints: dict[str, Endpoint]
+    ) -> None:
         self.app = app
         self.state = state
-        self.adapters = {"/prediction": one, "/predictions": many}
-        self.max_body_bytes = max_body_bytes
+        self.endpoints = endpoints
+        self.limit = settings.max_body_bytes
+        self.timeout = settings.body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        adapter = self.adapters.get(scope.get("path", ""))
-        classifier = self.state.classifier
-        if (
-            adapter is None
-            or scope["type"] != "http"
-            or scope["method"] != "POST"
-            or scope["query_string"]
-            or classifier is None
-        ):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        endpoint = self.endpoints.get(scope["path"])
+        if endpoint is None or scope["method"] != "POST" or scope["query_string"]:
+            await self._behind(scope, receive, send)
+            return
+        scope[HANDLER] = "lane"
+        try:
+            status, content, headers = await self._answer(endpoint, scope, receive)
+        except ClientDisconnect:
+            return  # nobody to answer (counted as 499)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"content-length", str(len(content)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": content})  # fmt: skip
+
+    async def _answer(
+        self, endpoint: Endpoint, scope: Scope, receive: Receive
+    ) -> tuple[int, bytes, Headers]:
         length = content_type = None
         for name, value in scope["headers"]:
             if name == b"content-length":
                 length = value
             elif name == b"content-type":
                 content_type = value
-        if (
-            length is None
-            or not length.isdigit()
-            or int(length) > self.max_body_bytes
-            or (content_type is not None and not content_type.startswith(b"application/json"))
-        ):
-            await self.app(scope, receive, send)
-            return
-        body, message = await _read_body(receive)
-        if message is not None:  # the client went away
-            return
         try:
-            payload = adapter.validate_json(body)
-        except ValidationError:
-            await self.app(scope, _replay(body, receive), send)
-            return
+            classifier = loaded(self.state.classifier)
+            check_content_type(content_type)
+            body = await read_body(receive, length, self.limit, self.timeout)
+            answer = await endpoint.handle(classifier, decode(body, endpoint.adapter))
+        except ApiError as error:
+            return render_error(scope["path"], error)
+        except ClientDisconnect:
+            raise
+        except Exception as exc:
+            return render_error(scope["path"], unexpected(scope["path"], exc))
+        content, headers = render_answer(answer)
+        return 200, content, headers
+
+    async def _behind(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI, with the unexpected-error rule: Starlette's error layer renders the 500
+        (through the app's handler) and re-raises; here it is logged once and stops, so
+        that uvicorn does not log its traceback too."""
+        scope[HANDLER] = "app"
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            if adapter is self.adapters["/prediction"]:
-                found = await classifier.predict(payload.text)
-                content = orjson.dumps({"category": found.category})
-                version, cached = found.model_version, found.cached
-            else:
-                answers = await classifier.predict_many(payload.texts)
-                content = orjson.dumps({"categories": answers.categories})
-                version, cached = answers.model_version, answers.cached
-        except Exception as exc:  # this lane is outside FastAPI's error handling: do its job
-            log.error("unhandled %s on %s: %r", type(exc).__name__, scope["path"], exc)
-            await _send(send, 500, INTERNAL_ERROR, [JSON_HEADER])
-            return
-        await _send(send, 200, content, [
-            JSON_HEADER, (b"x-model-version", version.encode()), CACHE_HEADER[cached]
-        ])  # fmt: skip
-
-
-async def _send(
-    send: Send, status: int, content: bytes, headers: list[tuple[bytes, bytes]]
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", str(len(content)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": content})
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
-    """The whole body, or the disconnect message that cut it short."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"", message
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), None
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands out ``body`` once, then defers to the real one."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            error = unexpected(scope["path"], exc)
+            if not started:
+                status, content, headers = render_error(scope["path"], error)
+                await send({"type": "http.response.start", "status": status,
+                            "headers": headers})  # fmt: skip
+                await send({"type": "http.response.body", "body": content})

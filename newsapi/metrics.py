@@ -1,7 +1,14 @@
-"""Prometheus metrics, one registry per app so that tests can build apps side by side."""
+"""Prometheus metrics, one registry per app so that tests can build apps side by side.
+
+With several workers, each is a process with its own counters. When prometheus_client's
+``PROMETHEUS_MULTIPROC_DIR`` names an empty folder shared by the workers (``make serve``
+sets one), every worker writes its values there and ``/metrics`` answers their sum,
+whichever worker is asked (prometheus_client's multiprocess mode).
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -12,8 +19,12 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CLIENT_GONE = 499  # what proxies log for a client that left before its answer
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
@@ -24,11 +35,13 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.multiprocess = bool(os.environ.get(MULTIPROCESS_ENV))
         r = self.registry
         self.requests = Counter(
             "newsapi_http_requests",
-            "HTTP requests by route, method and status",
-            ["route", "method", "status"],
+            "HTTP requests by route, method, status (499: the client left first) and the "
+            "path that answered (lane: the fast lane; app: FastAPI's routes)",
+            ["route", "method", "status", "handler"],
             registry=r,
         )
         self.latency = Histogram(
@@ -63,8 +76,13 @@ class Metrics:
             "newsapi_model_batch_size", "texts per model call", buckets=BATCH_BUCKETS, registry=r
         )
         self.model_info = Gauge(
-            "newsapi_model_info", "the model being served", ["model_version"], registry=r
+            "newsapi_model_info",
+            "the model being served",
+            ["model_version"],
+            registry=r,
+            multiprocess_mode="livemax",  # 1 while some live worker serves that version
         )
+        self._served: str | None = None
         self.reloads = Counter(
             "newsapi_model_reloads", "model reload attempts by outcome", ["outcome"], registry=r
         )
@@ -75,22 +93,39 @@ class Metrics:
         self.disk_miss = self.cache_misses.labels("disk")
 
     def set_model(self, version: str) -> None:
-        self.model_info.clear()
+        if self.multiprocess and self._served is not None:
+            # the shared files keep every label ever set: the old version goes to 0
+            self.model_info.labels(self._served).set(0)
+        else:
+            self.model_info.clear()
         self.model_info.labels(version).set(1)
+        self._served = version
 
     def exposition(self) -> tuple[bytes, str]:
-        """This worker's metrics in the Prometheus text format."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        """The metrics in the Prometheus text format: of every worker in multiprocess mode,
+        else of this one."""
+        if not self.multiprocess:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+
+    def worker_stopped(self) -> None:
+        """Drop this worker's live gauges from the shared folder (multiprocess mode)."""
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 class MetricsMiddleware:
-    """Pure ASGI middleware timing every request by its route template (cheap on the hot path)."""
+    """Pure ASGI middleware timing every request by its route template (cheap on the hot path).
+
+    The layers behind it name the path that answered in ``scope["newsapi.handler"]``."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, routes: set[str]) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = routes
-        self._children: dict[tuple[str, str, int], Any] = {}
+        self._children: dict[tuple[str, str, int, str], Any] = {}
         self._timers: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -98,7 +133,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = 0  # no answer started
+        gone = False
 
         async def send_with_status(message: Message) -> None:
             nonlocal status
@@ -106,16 +142,25 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
+        async def receive_watching() -> Message:
+            nonlocal gone
+            message = await receive()
+            gone = gone or message["type"] == "http.disconnect"
+            return message
+
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive_watching, send_with_status)
         finally:
+            if not status:  # no answer: the client left first, or the app failed
+                status = CLIENT_GONE if gone else 500
             path = scope["path"]
             route = path if path in self.routes else "other"
-            key = (route, scope["method"], status)
+            handler = scope.get("newsapi.handler", "app")
+            key = (route, scope["method"], status, handler)
             counter = self._children.get(key)
             if counter is None:
                 counter = self._children[key] = self.metrics.requests.labels(
-                    route, scope["method"], str(status)
+                    route, scope["method"], str(status), handler
                 )
             counter.inc()
             timer = self._timers.get(route)

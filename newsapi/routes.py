@@ -1,23 +1,24 @@
-"""The HTTP routes: short, each delegating to the classifier service."""
+"""The book's HTTP routes: ordinary FastAPI, each delegating to :mod:`newsapi.answers`.
 
-from __future__ import annotations
+Well-formed ``POST /prediction`` and ``/predictions`` without a query string are usually
+answered by the fast lane (:mod:`newsapi.fastpath`) through the same functions; these routes
+answer the rest and document every one of them.
+"""
+
+# no `from __future__ import annotations`: FastAPI reads the annotations of routes whose
+# body models are built inside build_router
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
-from pydantic import TypeAdapter, ValidationError
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 
+from newsapi.answers import classify_many, classify_one
 from newsapi.artifacts import ArtifactError
+from newsapi.bodies import JsonBodyRoute
 from newsapi.data import NEWSGROUPS
-from newsapi.deps import (
-    ClassifierDep,
-    RequestError,
-    get_classifier,
-    parse_json_body,
-    require_admin,
-)
+from newsapi.deps import ClassifierDep, require_admin
+from newsapi.exchange import Answer, render_answer
 from newsapi.schemas import (
     MessageBody,
     ModelInfo,
@@ -26,9 +27,7 @@ from newsapi.schemas import (
     ReloadOutput,
     ValidationErrorBody,
 )
-from newsapi.service import Classifier, NoScoresError
 
-JSON = "application/json"
 ANSWER_HEADERS = {
     "X-Model-Version": {
         "description": "version of the model that answered",
@@ -39,117 +38,109 @@ ANSWER_HEADERS = {
         "schema": {"type": "string", "enum": ["hit", "miss"]},
     },
 }
+
+
+def _example(summary: str, value: Any) -> dict[str, Any]:
+    return {"summary": summary, "value": value}
+
+
+def _error(description: str, *examples: tuple[str, Any], model: Any = MessageBody) -> Any:
+    content = {"application/json": {"examples": {s: _example(s, v) for s, v in examples}}}
+    return {"model": model, "description": description, "content": content}
+
+
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"model": MessageBody, "description": "body larger than NEWSAPI_MAX_BODY_BYTES"},
-    415: {"model": MessageBody, "description": "body not sent as application/json"},
-    422: {"model": ValidationErrorBody, "description": "body not valid JSON or not the schema"},
-    503: {"model": MessageBody, "description": "model not loaded"},
-}
+    408: _error("the body did not arrive within NEWSAPI_BODY_TIMEOUT seconds",
+                ("slow client", {"detail": "the request body did not arrive within 30 s "
+                                 "(NEWSAPI_BODY_TIMEOUT)"})),
+    413: _error("body larger than NEWSAPI_MAX_BODY_BYTES",
+                ("too large", {"detail": "the request body is larger than 8388608 bytes "
+                               "(NEWSAPI_MAX_BODY_BYTES)"})),
+    415: _error("body not sent as application/json",
+                ("form data", {"detail": "send the body as JSON with 'Content-Type: "
+                               "application/json' (got 'text/plain')"})),
+    422: _error(
+        "body not valid JSON or not the schema, a bad ?scores flag, or ?scores=true on a "
+        "classifier without probabilities",
+        ("empty text", {"detail": [{"type": "string_too_short", "loc": ["body", "text"],
+                                    "msg": "String should have at least 1 character"}]}),
+        ("invalid JSON", {"detail": [{"type": "json_invalid", "loc": ["body"],
+                                      "msg": "Invalid JSON: EOF while parsing a string"}]}),
+        ("no probabilities", {"detail": "the served classifier (LinearSVC) gives no "
+                              "probabilities; ask without ?scores=true"}),
+        model=ValidationErrorBody | MessageBody,
+    ),
+    503: _error("model not loaded", ("starting", {"detail": "the model is not loaded"})),
+}  # fmt: skip
+ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _error("a token is configured and none was sent",
+                ("no token", {"detail": "this route needs an 'Authorization: Bearer <token>' "
+                              "header"})),
+    403: _error("wrong token; or, with no token configured, a request that a cross-site "
+                "form could send (no JSON content type, no X-Requested-With header)",
+                ("wrong token", {"detail": "the bearer token is not valid"})),
+}  # fmt: skip
+ScoresFlag = Annotated[
+    bool, Query(description="add the probability of each category (422 if the model has none)")
+]
 
 
-def _answer(body: dict[str, Any], version: str, cached: bool) -> Response:
-    # orjson and a plain Response: the body is built once, with no second validation pass
-    return Response(
-        orjson.dumps(body),
-        media_type=JSON,
-        headers={"X-Model-Version": version, "X-Cache": "hit" if cached else "miss"},
-    )
+def _respond(answer: Answer) -> Response:
+    content, headers = render_answer(answer)
+    return Response(content, headers={k.decode(): v.decode() for k, v in headers})
 
 
-def _body_schema(adapter: TypeAdapter[Any]) -> dict[str, Any]:
-    """The OpenAPI of a body the route validates itself (see ``parse_json_body``), plus its
-    ``scores`` flag: declaring both here keeps FastAPI's per-request dependency solving off
-    the two hot routes, which are otherwise written as ``(request: Request)``."""
-    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
-    return {
-        "requestBody": {"required": True, "content": {JSON: {"schema": schema}}},
-        "parameters": [SCORES_PARAMETER],
-    }
-
-
-SCORES_PARAMETER = {
-    "name": "scores",
-    "in": "query",
-    "required": False,
-    "description": "add the probability of each category",
-    "schema": {"type": "boolean", "default": False},
-}
-BOOLEAN: TypeAdapter[bool] = TypeAdapter(bool)
-
-
-def _wants_scores(request: Request) -> bool:
-    """The ``scores`` flag, read as FastAPI reads a boolean query parameter."""
-    flag = request.query_params.get("scores")
-    if flag is None:
-        return False
-    try:
-        return BOOLEAN.validate_python(flag)
-    except ValidationError:
-        raise RequestError(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [
-                {
-                    "type": "bool_parsing",
-                    "loc": ["query", "scores"],
-                    "msg": "Input should be a valid boolean",
-                }
-            ],
-        ) from None
-
-
-def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
-    """The routes; ``one`` and ``many`` validate the two prediction bodies (see
-    :func:`newsapi.schemas.request_adapters`)."""
-    router = APIRouter()
+def build_router(prediction_input: type[Any], predictions_input: type[Any]) -> APIRouter:
+    """The book's routes, for the body models of :func:`newsapi.schemas.request_models`."""
+    router = APIRouter(route_class=JsonBodyRoute, strict_content_type=False)
 
     @router.post(
         "/prediction",
+        tags=["predictions"],
         summary="Classify one text",
         response_model=PredictionOutput,
         response_model_exclude_none=True,
         responses={200: {"headers": ANSWER_HEADERS}, **BODY_ERRORS},
-        openapi_extra=_body_schema(one),
     )
-    async def prediction(request: Request) -> Response:
-        """``{"text": "..."}`` → ``{"category": "..."}``: the book's contract, byte for byte.
+    async def prediction(
+        body: prediction_input,  # type: ignore[valid-type]
+        classifier: ClassifierDep,
+        scores: ScoresFlag = False,
+    ) -> Response:
+        """`{"text": "..."}` → `{"category": "..."}`: the book's contract, byte for byte
+        (`computer cpu memory ram` → `comp.sys.mac.hardware` with the default model).
 
         Concurrent calls share one model call (micro-batching); answers are cached by model
-        version and text.
+        version and text. `?scores=true` adds each category's probability, computed fresh.
         """
-        classifier = await get_classifier(request)
-        text = (await parse_json_body(request, one)).text
-        if _wants_scores(request):
-            version, [(category, probabilities)] = await _scores(classifier, [text])
-            return _answer({"category": category, "scores": probabilities}, version, False)
-        found = await classifier.predict(text)
-        return _answer({"category": found.category}, found.model_version, found.cached)
+        text: str = body.text  # type: ignore[attr-defined]
+        return _respond(await classify_one(classifier, text, scores))
 
     @router.post(
         "/predictions",
+        tags=["predictions"],
         summary="Classify several texts",
         response_model=PredictionsOutput,
         response_model_exclude_none=True,
         responses={200: {"headers": ANSWER_HEADERS}, **BODY_ERRORS},
-        openapi_extra=_body_schema(many),
     )
-    async def predictions(request: Request) -> Response:
-        """``{"texts": [...]}`` → ``{"categories": [...]}`` in the same order, with one model
-        call for every text not already cached. ``X-Cache`` is ``hit`` only if all were."""
-        classifier = await get_classifier(request)
-        texts = (await parse_json_body(request, many)).texts
-        if _wants_scores(request):
-            version, answers = await _scores(classifier, texts)
-            body = {"categories": [c for c, _ in answers], "scores": [s for _, s in answers]}
-            return _answer(body, version, False)
-        found = await classifier.predict_many(texts)
-        return _answer({"categories": found.categories}, found.model_version, found.cached)
+    async def predictions(
+        body: predictions_input,  # type: ignore[valid-type]
+        classifier: ClassifierDep,
+        scores: ScoresFlag = False,
+    ) -> Response:
+        """`{"texts": [...]}` → `{"categories": [...]}` in the same order, with one model
+        call for every text not already cached. `X-Cache` is `hit` only if all were."""
+        texts: list[str] = body.texts  # type: ignore[attr-defined]
+        return _respond(await classify_many(classifier, texts, scores))
 
     @router.delete(
         "/cache",
+        tags=["operations"],
         status_code=status.HTTP_204_NO_CONTENT,
         summary="Empty every cache tier",
         dependencies=[Depends(require_admin)],
-        responses={401: {"model": MessageBody}, 403: {"model": MessageBody}},
+        responses={**ADMIN_ERRORS},
     )
     async def clear_cache(classifier: ClassifierDep) -> Response:
         """Drop every cached prediction, in memory and on disk (other workers' memory tiers
@@ -159,18 +150,21 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
 
     @router.post(
         "/admin/reload",
+        tags=["operations"],
         response_model=ReloadOutput,
         summary="Load the model from disk again",
         dependencies=[Depends(require_admin)],
         responses={
-            401: {"model": MessageBody},
-            403: {"model": MessageBody},
-            409: {"model": MessageBody, "description": "new artifact refused; old one serves"},
+            **ADMIN_ERRORS,
+            409: _error("new artifact refused; the old one keeps serving",
+                        ("tampered", {"detail": "the artifact on disk was refused "
+                                      "(ArtifactError); model 213ee7984460 keeps serving; "
+                                      "the server log has the details"})),
         },
-    )
+    )  # fmt: skip
     async def reload_model(classifier: ClassifierDep) -> ReloadOutput:
         """Swap in the artifact now on disk, atomically. A bad artifact is refused and the
-        current model keeps serving."""
+        current model keeps serving. Needs the admin token when one is configured."""
         serving = classifier.current().model_version
         try:
             previous, artifact = await classifier.reload()
@@ -186,8 +180,10 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
             changed=previous != artifact.model_version,
         )
 
-    @router.get("/model", response_model=ModelInfo, summary="What model is serving")
+    @router.get("/model", tags=["model"], response_model=ModelInfo, summary="What model is serving")
     async def model_info(classifier: ClassifierDep) -> ModelInfo:
+        """The served model's version, categories (in the order of the V2 `scores`),
+        creation time, test metrics, training parameters, dataset and library versions."""
         artifact = classifier.current()
         manifest = artifact.manifest
         parameters = dict(manifest.get("parameters", {}))
@@ -209,35 +205,33 @@ def build_router(one: TypeAdapter[Any], many: TypeAdapter[Any]) -> APIRouter:
     return router
 
 
-async def _scores(
-    classifier: Classifier, texts: list[str]
-) -> tuple[str, list[tuple[str, dict[str, float]]]]:
-    try:
-        return await classifier.scores(texts)
-    except NoScoresError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-
-
 def add_probes(app: FastAPI) -> None:
     """Liveness, readiness and metrics: cheap, unauthenticated, for orchestrators."""
 
-    @app.get("/healthz", summary="The process is alive", response_model=MessageBody)
+    @app.get(
+        "/healthz", tags=["operations"], summary="The process is alive", response_model=MessageBody
+    )
     async def healthz() -> dict[str, str]:
+        """200 as long as the process answers at all."""
         return {"detail": "alive"}
 
     @app.get(
         "/readyz",
+        tags=["operations"],
         summary="The model is loaded and the server takes requests",
         response_model=MessageBody,
-        responses={503: {"model": MessageBody}},
+        responses={503: {"model": MessageBody, "description": "starting or stopping"}},
     )
     async def readyz(request: Request) -> Response:
+        """200 once the model is loaded; 503 once shutdown has begun."""
         classifier = request.app.state.classifier
         if classifier is None or classifier.artifact is None:
-            return Response(orjson.dumps({"detail": "not ready"}), 503, media_type=JSON)
-        return Response(orjson.dumps({"detail": "ready"}), media_type=JSON)
+            return Response(b'{"detail":"not ready"}', 503, media_type="application/json")
+        return Response(b'{"detail":"ready"}', media_type="application/json")
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
     async def prometheus_metrics(request: Request) -> Response:
+        """The Prometheus text format; with PROMETHEUS_MULTIPROC_DIR set (as `make serve`
+        does), the sum over every worker."""
         data, content_type = request.app.state.metrics.exposition()
         return Response(data, media_type=content_type)

@@ -5,39 +5,55 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+BOOK_SENTENCE = "computer cpu memory ram"
+BOOK_ANSWER = "comp.sys.mac.hardware"
+SCORES_EXAMPLE: dict[str, Any] = {
+    "alt.atheism": 0.002143,
+    "comp.sys.mac.hardware": 0.981407,
+    "sci.space": 0.009541,
+    "soc.religion.christian": 0.006909,
+}
 
 
-def request_adapters(
-    max_text_length: int, max_batch_size: int
-) -> tuple[TypeAdapter[Any], TypeAdapter[Any]]:
-    """Validators of ``PredictionInput`` and ``PredictionsInput`` with the configured limits
-    in their schema; they parse and validate raw JSON in one pass (``validate_json``)."""
+def request_models(max_text_length: int, max_batch_size: int) -> tuple[type[Any], type[Any]]:
+    """``PredictionInput`` and ``PredictionsInput`` with the configured limits in their
+    schema (so ``/docs`` shows them)."""
     Text = Annotated[str, StringConstraints(min_length=1, max_length=max_text_length)]
 
     class PredictionInput(BaseModel):
         """One text to classify (the book's request body)."""
 
-        model_config = ConfigDict(
-            json_schema_extra={"examples": [{"text": "computer cpu memory ram"}]}
-        )
+        model_config = ConfigDict(json_schema_extra={"examples": [{"text": BOOK_SENTENCE}]})
         text: Text = Field(description=f"1 to {max_text_length} characters")
 
     class PredictionsInput(BaseModel):
         """Several texts to classify in one call; answers keep their order."""
 
         model_config = ConfigDict(
-            json_schema_extra={"examples": [{"texts": ["computer cpu memory ram", "god"]}]}
+            json_schema_extra={
+                "examples": [{"texts": [BOOK_SENTENCE, "the shuttle reached orbit"]}]
+            }
         )
         texts: list[Text] = Field(
             min_length=1, max_length=max_batch_size, description=f"1 to {max_batch_size} texts"
         )
 
-    return TypeAdapter(PredictionInput), TypeAdapter(PredictionsInput)
+    return PredictionInput, PredictionsInput
 
 
 class PredictionOutput(BaseModel):
     """The predicted category; ``scores`` only when asked for with ``?scores=true``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"category": BOOK_ANSWER},
+                {"category": BOOK_ANSWER, "scores": SCORES_EXAMPLE},
+            ]
+        }
+    )
 
     category: str
     scores: dict[str, float] | None = Field(
@@ -47,6 +63,10 @@ class PredictionOutput(BaseModel):
 
 class PredictionsOutput(BaseModel):
     """One category per input text, in order; ``scores`` only with ``?scores=true``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"categories": [BOOK_ANSWER, "sci.space"]}]}
+    )
 
     categories: list[str]
     scores: list[dict[str, float]] | None = Field(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_ARTIFACT_DIR = Path("artifacts")
 MODEL_FILENAME = "newsgroups_model.joblib"
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         8 * 2**20, gt=0, description="largest request body; larger gets 413"
     )
+    body_timeout: float = Field(
+        30.0, gt=0, description="seconds a client has to send a whole request body; then 408"
+    )
 
     # micro-batching of concurrent /prediction calls
     batch_window_ms: float = Field(
@@ -78,6 +82,25 @@ class Settings(BaseSettings):
     )
     reload_watch: bool = Field(False, description="reload when the artifact file changes")
     reload_poll_interval: float = Field(2.0, gt=0, description="seconds between watch polls")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        ["*"],
+        description="Host headers the server answers, comma-separated ('*.example.com' "
+        "allowed); others get 400. '*' (the default) accepts any",
+    )
+
+    # the Open Inference Protocol (V2)
+    model_name: str = Field(
+        "newsgroups",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="the model's name in /v2/models/{name}",
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
 
 
 @lru_cache(maxsize=1)

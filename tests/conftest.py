@@ -265,14 +265,16 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
 
 def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in a Prometheus exposition (0 when absent)."""
+    """The sum of the samples of ``name`` with these labels (any value of the others) in a
+    Prometheus exposition; 0 when there is none."""
     from prometheus_client.parser import text_string_to_metric_families
 
+    total = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
+                total += float(sample.value)
+    return total
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
@@ -286,14 +288,19 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "
 
 def train_slow(model_path: Path) -> Artifact:
     """The tiny model behind a step that holds texts containing "slow" (see tests.helpers)."""
+    from tests.helpers import hold_slow_texts
+
+    return train_behind(model_path, hold_slow_texts)
+
+
+def train_behind(model_path: Path, first_step: Callable[..., Any]) -> Artifact:
+    """The tiny model behind ``first_step`` (a function of tests.helpers, applied to texts)."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from tests.helpers import hold_slow_texts
-
     corpus = tiny_corpus()
     steps = [step for _, step in build_pipeline().steps]
-    pipeline = make_pipeline(FunctionTransformer(hold_slow_texts), *steps)
+    pipeline = make_pipeline(FunctionTransformer(first_step), *steps)
     pipeline.fit(corpus.train_texts, corpus.train_labels)
     return save_artifact(pipeline, corpus.target_names, model_path)
 

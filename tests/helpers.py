@@ -29,3 +29,11 @@ def hold_slow_texts(texts: Sequence[str]) -> Sequence[str]:
         HOLDING.set()
         RELEASE.wait(60)
     return texts
+
+
+def explode_on_marker(texts: Sequence[str]) -> Sequence[str]:
+    """Identity, except that a text with "explode" in it fails the way a bug would, with a
+    server path in its message (which must reach neither the client nor a traceback)."""
+    if any("explode" in text for text in texts):
+        raise RuntimeError("model step failed in /srv/secret/pipeline.py")
+    return texts

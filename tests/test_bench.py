@@ -31,7 +31,7 @@ def test_bench_smoke(real_model: Artifact, tmp_path: Path) -> None:
     }  # fmt: skip
     runs = results["runs"]
     assert {(r["app"], r["scenario"]) for r in runs} >= {
-        ("newsapi", "repeated"), ("newsapi", "unique"), ("newsapi", "batch"),
+        ("newsapi", "repeated"), ("newsapi", "unique"), ("newsapi", "batch"), ("newsapi", "v2"),
         ("floor", "unique"), ("seed", "unique"),
     }  # fmt: skip
     assert all(r["errors"] == 0 and r["requests"] > 0 for r in runs)
