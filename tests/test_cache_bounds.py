@@ -51,7 +51,7 @@ def test_long_unique_texts_stay_within_the_byte_bounds(
     start_server: Callable[..., Server], tiny_model: Artifact, tmp_path: Path
 ) -> None:
     seconds = float(os.environ.get("NEWSAPI_ATTACK_SECONDS", "10"))
-    memory, queue, disk, body = 256 * 2**10, 256 * 2**10, 8 * 2**10, 1 * MiB
+    memory, queue, disk, body = 256 * 2**10, 256 * 2**10, 16 * 2**10, 1 * MiB
     server = start_server(
         tiny_model.path,
         NEWSAPI_MEMORY_CACHE_BYTES=str(memory),

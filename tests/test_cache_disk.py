@@ -23,6 +23,7 @@ def test_round_trip_and_size_limit(tmp_path: Path) -> None:
     assert disk.get_many([entry_key("v2", "text number 7")]) == [None]  # another model
     assert folder_bytes(tmp_path / "cache") > 40_000
     disk.reduce()
+    disk.close()
     # joblib keeps the function's code file beside the entries
     assert folder_bytes(tmp_path / "cache") <= 40_000 + 4_096
     assert 0 < len(entries(tmp_path / "cache")) < 300

@@ -79,6 +79,7 @@ def test_the_folder_stays_near_its_limit_between_timed_trims(tmp_path: Path) -> 
         wait_for(lambda: metric(exposition(metrics), "newsapi_cache_disk_writes_total") == total)
     finally:
         writer.stop()
+        writer.disk.close()
         done.set()
         sampler.join()
     assert len(sizes) > 10

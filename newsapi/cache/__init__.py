@@ -62,8 +62,9 @@ class PredictionCache:
         self.writer.start(on_foreign_clear)
 
     def stop(self) -> None:
-        """Stop the writer (entries still waiting are dropped and counted)."""
+        """Stop the writer (entries still waiting are dropped and counted) and the trimmer."""
         self.writer.stop()
+        self.disk.close()
 
     def write_behind(self, entries: list[Entry]) -> None:
         """Queue new answers for the disk tier without waiting (event loop)."""

@@ -19,10 +19,20 @@ Entry = tuple[bytes, str]  # (entry key, category)
 # 32-hex-digit key, never the text) and output.pkl. Measured at 150-170 bytes of files;
 # tests/test_cache_disk.py checks the bound.
 ENTRY_DISK_BYTES = 256
-TRIM = (
-    "import sys, joblib; "
-    "joblib.Memory(sys.argv[1], verbose=0).reduce_size(bytes_limit=int(sys.argv[2]))"
-)
+# The trimmer: a child process that trims the store each time it reads a line, and answers
+# with one line. Started once, so that a trim costs the walk of the store, not a start-up of
+# Python and joblib (~0.6 s here).
+TRIMMER = """
+import sys, joblib
+memory = joblib.Memory(sys.argv[1], verbose=0)
+for line in sys.stdin:
+    try:
+        memory.reduce_size(bytes_limit=int(sys.argv[2]))
+    except Exception as exc:
+        print("failed", repr(exc).replace("\\n", " "), flush=True)
+    else:
+        print("ok", flush=True)
+"""
 
 
 def remember(key: str, category: str | None) -> str | None:
@@ -46,6 +56,7 @@ class DiskTier:
         self.bytes_limit = bytes_limit
         self.faults = FaultLog(metrics)
         self._lock = threading.Lock()
+        self._trimmer: subprocess.Popen[str] | None = None
         try:
             self.memory = joblib.Memory(str(self.location), verbose=0)
         except OSError as exc:
@@ -106,21 +117,44 @@ class DiskTier:
         return stored
 
     def reduce(self) -> None:
-        """Trim the store to ``bytes_limit``, least recently used first.
+        """Trim the store to ``bytes_limit``, least recently used first (blocking).
 
         joblib's ``reduce_size`` walks and stats every entry: tens of milliseconds to seconds of
         Python work for a full store. It runs in a child process, so that it takes no GIL
-        time from the event loop; the calling thread just waits for it.
+        time from the event loop; the calling thread just waits for its answer.
         """
         if self.memory.location is None:
             return
         try:
-            subprocess.run(
-                [sys.executable, "-c", TRIM, str(self.location), str(self.bytes_limit)],
-                capture_output=True, check=True, timeout=600,
-            )  # fmt: skip
-        except (OSError, subprocess.SubprocessError) as exc:
+            trimmer = self._trimmer
+            if trimmer is None or trimmer.poll() is not None:
+                trimmer = self._trimmer = subprocess.Popen(
+                    [sys.executable, "-c", TRIMMER, str(self.location), str(self.bytes_limit)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                    text=True,
+                )  # fmt: skip
+            assert trimmer.stdin is not None and trimmer.stdout is not None  # noqa: PT018
+            trimmer.stdin.write("trim\n")
+            trimmer.stdin.flush()
+            answer = trimmer.stdout.readline().strip()
+        except OSError as exc:
             self.faults.report("reduce", "%r", exc)
+            return
+        if answer != "ok":
+            self.faults.report("reduce", "%s", answer or "the trimming process ended")
+
+    def close(self) -> None:
+        """Stop the trimming process (it ends when its input closes)."""
+        trimmer, self._trimmer = self._trimmer, None
+        if trimmer is None:
+            return
+        with contextlib.suppress(OSError):
+            trimmer.stdin.close()  # type: ignore[union-attr]
+        try:
+            trimmer.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            trimmer.kill()
+            trimmer.wait()
 
     def clear(self) -> None:
         """Remove every entry (the caller tells the other workers: see :mod:`.signals`)."""
