@@ -20,7 +20,9 @@ import httpx
 import pytest
 
 from newsapi.artifacts import Artifact
-from tests.conftest import ROOT, Server, folder_bytes, free_port, metric, wait_ready
+from newsapi.cache.disk import ENTRY_DISK_BYTES
+from tests.conftest import ROOT, Server, free_port, metric, wait_ready
+from tests.helpers import disk_usage
 
 pytestmark = pytest.mark.server
 MiB = 2**20
@@ -51,7 +53,7 @@ def test_long_unique_texts_stay_within_the_byte_bounds(
     start_server: Callable[..., Server], tiny_model: Artifact, tmp_path: Path
 ) -> None:
     seconds = float(os.environ.get("NEWSAPI_ATTACK_SECONDS", "10"))
-    memory, queue, disk, body = 256 * 2**10, 256 * 2**10, 16 * 2**10, 1 * MiB
+    memory, queue, disk, body = 256 * 2**10, 256 * 2**10, 1 * MiB, 1 * MiB
     server = start_server(
         tiny_model.path,
         NEWSAPI_MEMORY_CACHE_BYTES=str(memory),
@@ -83,7 +85,7 @@ def test_long_unique_texts_stay_within_the_byte_bounds(
 
     def sample() -> None:
         while not stop.is_set():
-            samples.append((rss_bytes(pid), folder_bytes(cache)))
+            samples.append((rss_bytes(pid), disk_usage(cache)))
             time.sleep(0.1)
 
     threads = [threading.Thread(target=attack, args=(seed,)) for seed in (1, 2)]
@@ -105,7 +107,7 @@ def test_long_unique_texts_stay_within_the_byte_bounds(
     )
     assert set(statuses) == {200}
     assert len(statuses) > 5 * seconds  # the attack did arrive
-    assert written * 150 > disk  # more than fits (entries are ~156 bytes): trimmed meanwhile
+    assert written * ENTRY_DISK_BYTES > disk  # more than fits: trimmed meanwhile
     assert peak_rss <= bound
     assert peak_disk <= 1.25 * disk
     assert "Traceback" not in server.log()
@@ -142,7 +144,7 @@ def test_a_read_only_cache_folder_is_logged_once(tiny_model: Artifact, tmp_path:
     try:
         wait_ready(server)
         with httpx.Client(base_url=server.url) as http:
-            for i in range(300):
+            for i in range(200):
                 response = http.post("/prediction", json={"text": f"rocket orbit {i}"})
                 assert response.json() == {"category": "space"}
             time.sleep(1.5)  # the writer tries (and fails) meanwhile

@@ -7,12 +7,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from newsapi.cache.disk import DiskTier, Entry
+from newsapi.cache.disk import ENTRY_DISK_BYTES, DiskTier, Entry
 from newsapi.cache.keys import entry_key
 from newsapi.cache.signals import ClearSignal
 from newsapi.cache.writer import QUEUE_ENTRY_BYTES, DiskWriter
 from newsapi.metrics import Metrics
-from tests.conftest import folder_bytes, metric, wait_for
+from tests.conftest import metric, wait_for
+from tests.helpers import disk_usage
 
 
 def writer_for(folder: Path, limit: int, queue_bytes: int, metrics: Metrics) -> DiskWriter:
@@ -57,7 +58,7 @@ def test_the_queue_holds_no_more_than_its_bytes(tmp_path: Path) -> None:
 
 def test_the_folder_stays_near_its_limit_between_timed_trims(tmp_path: Path) -> None:
     folder = tmp_path / "cache"
-    limit = 100_000
+    limit = 100 * ENTRY_DISK_BYTES
     metrics = Metrics()
     writer = writer_for(folder, limit, 2**20, metrics)
     sizes: list[int] = []
@@ -65,17 +66,17 @@ def test_the_folder_stays_near_its_limit_between_timed_trims(tmp_path: Path) -> 
 
     def sample() -> None:
         while not done.is_set():
-            sizes.append(folder_bytes(folder))
+            sizes.append(disk_usage(folder))
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample)
     sampler.start()
     writer.start()
     try:
-        for start in range(0, 1_000, 100):  # 1,000 entries: ~1.5x the limit
-            writer.submit(rows(100, f"{start} "))
+        for start in range(0, 300, 20):  # 300 entries: 3x the limit
+            writer.submit(rows(20, f"{start} "))
             wait_for(lambda: writer._queued == 0, what="the writer to catch up")
-        total = 1_000
+        total = 300
         wait_for(lambda: metric(exposition(metrics), "newsapi_cache_disk_writes_total") == total)
     finally:
         writer.stop()
@@ -84,4 +85,4 @@ def test_the_folder_stays_near_its_limit_between_timed_trims(tmp_path: Path) -> 
         sampler.join()
     assert len(sizes) > 10
     assert max(sizes) <= 1.25 * limit, max(sizes)
-    assert folder_bytes(folder) <= 1.25 * limit
+    assert disk_usage(folder) <= 1.25 * limit

@@ -1,4 +1,9 @@
-"""The disk tier: a ``joblib.Memory`` store shared by every worker, keyed by entry digests."""
+"""The disk tier: a ``joblib.Memory`` store shared by every worker, keyed by entry digests.
+
+Entries are written with the store backend's ``dump_item`` rather than ``Memory.call``:
+half the CPU time per write (the writer competes with the event loop for the GIL), and an
+entry is its answer alone, ~28 bytes, with no metadata that could hold the text.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import joblib
 
@@ -15,19 +21,22 @@ from newsapi.cache.faults import FaultLog
 from newsapi.metrics import Metrics
 
 Entry = tuple[bytes, str]  # (entry key, category)
-# What one entry costs on disk: joblib's metadata.json (which holds the call's arguments: the
-# 32-hex-digit key, never the text) and output.pkl. Measured at 150-170 bytes of files;
-# tests/test_cache_disk.py checks the bound.
-ENTRY_DISK_BYTES = 256
+# Where entries live in the store: <location>/joblib/newsapi/predictions/<32 hex digits>/
+FOLDER = ["newsapi", "predictions"]
+# What one entry costs on disk: a folder and an ``output.pkl`` of ~28 bytes, i.e. one 4 KiB
+# block each on ext4 and most filesystems. The byte limit is applied to this footprint (what
+# ``du`` counts), not only to the files' sizes (what joblib counts): both are bounded.
+ENTRY_DISK_BYTES = 8192
 # The trimmer: a child process that trims the store each time it reads a line, and answers
 # with one line. Started once, so that a trim costs the walk of the store, not a start-up of
 # Python and joblib (~0.6 s here).
 TRIMMER = """
 import sys, joblib
 memory = joblib.Memory(sys.argv[1], verbose=0)
+limit = int(sys.argv[2])
 for line in sys.stdin:
     try:
-        memory.reduce_size(bytes_limit=int(sys.argv[2]))
+        memory.reduce_size(bytes_limit=limit, items_limit=limit // int(sys.argv[3]))
     except Exception as exc:
         print("failed", repr(exc).replace("\\n", " "), flush=True)
     else:
@@ -35,17 +44,10 @@ for line in sys.stdin:
 """
 
 
-def remember(key: str, category: str | None) -> str | None:
-    """The function whose calls joblib.Memory stores: it answers what it is handed.
-
-    ``category`` is ignored in joblib's key, so an entry is looked up by ``key`` (the hex
-    digest of model version and text) and holds the category computed for it.
-    """
-    return category
-
-
 class DiskTier:
-    """The shared joblib.Memory tier. Every method is safe to call from any thread.
+    """The shared joblib.Memory store, written and read through its store backend (an entry
+    is one pickled category under its key: no function, no arguments, no metadata). Every
+    method is safe to call from any thread.
 
     Faults (a folder deleted, unwritable or read-only, corrupt entries) degrade to "not
     cached": each is counted and logged once per kind, and never raised.
@@ -60,55 +62,51 @@ class DiskTier:
         try:
             self.memory = joblib.Memory(str(self.location), verbose=0)
         except OSError as exc:
-            # An unusable folder must not stop the service: a location-less Memory stores
-            # nothing, so every lookup misses and every write is counted as refused.
+            # An unusable folder must not stop the service: without a store every lookup
+            # misses and every write is counted as refused.
             self.faults.report("unavailable", "cannot use %s (%r)", self.location, exc)
             self.memory = joblib.Memory(None, verbose=0)
-        self._remember = self.memory.cache(remember, ignore=["category"])
-        self.register()
-
-    def register(self) -> None:
-        """Store the cached function's code now: joblib does it on the first lookup, which
-        then misses whatever is on disk (and, with another code, wipes the store)."""
-        try:
-            self._remember.check_call_in_cache("", None)
-        except Exception as exc:
-            self.faults.report("unavailable", "cannot use %s (%r)", self.location, exc)
+        self._store: Any = self.memory.store_backend
 
     def get_many(self, keys: Sequence[bytes]) -> list[str | None]:
         """The stored category of each key, or None where there is none (or it is unusable)."""
         found: list[str | None] = []
+        store = self._store
         for key in keys:
-            name = key.hex()
+            item = [*FOLDER, key.hex()]
             value: object = None
             try:
-                if self._remember.check_call_in_cache(name, None):
-                    value = self._remember.call_and_shelve(name, None).get()
+                if store is not None and store.contains_item(item):
+                    value = store.load_item(item, verbose=0)
             except Exception as exc:  # a corrupt or vanished entry is a miss, never an error
                 self.faults.report("read", "%r", exc)
-                self._forget(name)
+                self._forget(item)
             if value is not None and not isinstance(value, str):
                 self.faults.report("corrupt", "entry holds %s, not a category", type(value))
-                self._forget(name)
+                self._forget(item)
                 value = None
             found.append(value if isinstance(value, str) else None)
         return found
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, item: list[str]) -> None:
         # already reported as a read fault; a miss either way
         with contextlib.suppress(Exception):
-            self._remember.call_and_shelve(name, None).clear()
+            self._store.clear_item(item)
 
     def put_many(self, entries: Sequence[Entry]) -> bool:
         """Store ``entries``; False (counted, logged once) when the disk refused them."""
         if not entries:
             return True
+        store = self._store
+        if store is None:
+            self.faults.report("write", "no usable folder at %s", self.location)
+            return False
         with self._lock:
             try:
                 for key, category in entries:
-                    self._remember.call(key.hex(), category)
-                # joblib turns write errors into warnings; reading one entry back tells the truth
-                stored = bool(self._remember.check_call_in_cache(entries[-1][0].hex(), None))
+                    store.dump_item([*FOLDER, key.hex()], category, verbose=0)
+                # joblib turns write errors into warnings; looking for one entry tells the truth
+                stored = bool(store.contains_item([*FOLDER, entries[-1][0].hex()]))
             except Exception as exc:
                 self.faults.report("write", "%r", exc)
                 return False
@@ -129,7 +127,8 @@ class DiskTier:
             trimmer = self._trimmer
             if trimmer is None or trimmer.poll() is not None:
                 trimmer = self._trimmer = subprocess.Popen(
-                    [sys.executable, "-c", TRIMMER, str(self.location), str(self.bytes_limit)],
+                    [sys.executable, "-c", TRIMMER, str(self.location), str(self.bytes_limit),
+                     str(ENTRY_DISK_BYTES)],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                     text=True,
                 )  # fmt: skip
@@ -162,6 +161,5 @@ class DiskTier:
             try:
                 self.memory.clear(warn=False)
                 self.location.mkdir(parents=True, exist_ok=True)
-                self.register()
             except Exception as exc:
                 self.faults.report("clear", "%r", exc)

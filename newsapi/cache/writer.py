@@ -3,7 +3,7 @@
 It may use at most ``write_budget`` of one core (it competes with the event loop for the
 GIL); what it cannot keep up with is dropped and counted, never waited for. Its queue is
 bounded in bytes, and it trims the disk tier both on a timer and whenever it has written
-a fifth of the tier's byte limit since the last trim, so the folder stays near its limit
+a tenth of the tier's byte limit since the last trim, so the folder stays near its limit
 between trims whatever the write rate.
 """
 
@@ -25,9 +25,9 @@ QUEUE_ENTRY_BYTES = 160
 # Entries written in one go: short enough that the event loop never waits long for the GIL
 # (a joblib.Memory write is ~0.4 ms of mostly Python work).
 WRITE_SLICE = 8
-# Trim after writing this share of the byte limit (counted at ENTRY_DISK_BYTES an entry, more
-# than an entry takes): the folder stays within ~1.2x its limit between trims.
-TRIM_SHARE = 0.2
+# Trim after writing this share of the byte limit (counted at ENTRY_DISK_BYTES an entry):
+# the folder stays within ~1.1x its limit between trims.
+TRIM_SHARE = 0.1
 
 
 class DiskWriter:
