@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     )
     # fair batching (issue 12)
     bulk_chunk_chars: int = Field(
-        32_768,
+        16_384,
         gt=0,
         description="while single texts are waiting, a large /predictions call goes to the "
         "model in chunks of about this many characters, taking turns with them",

@@ -18,12 +18,12 @@ from newsapi.cache.disk import ENTRY_DISK_BYTES, DiskTier, Entry
 from newsapi.cache.signals import ClearSignal
 from newsapi.metrics import Metrics
 
-# What one waiting entry costs: its share of a (version, list) item, a list slot and a
+# What one waiting entry costs: its slot in a queued list, a (key, category) tuple and a
 # 16-byte key; the category is one of the model's shared strings. Measured with tracemalloc
 # at ~110 bytes; tests/test_cache_writer.py checks the bound.
 QUEUE_ENTRY_BYTES = 160
 # Entries written in one go: short enough that the event loop never waits long for the GIL
-# (a joblib.Memory write is ~0.4 ms of mostly Python work).
+# (an entry's write is ~0.2-0.3 ms of mostly Python work, with system calls between).
 WRITE_SLICE = 8
 # Trim after writing this share of the byte limit (counted at ENTRY_DISK_BYTES an entry):
 # the folder stays within ~1.1x its limit between trims.
