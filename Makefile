@@ -19,8 +19,9 @@ PORT    ?= 8000
 WORKERS ?= 1
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 60
+ATTACK_SECONDS ?= 60
 
-.PHONY: install lock serve train compare lab notebooks test lint soak bench bench-smoke tools clean
+.PHONY: install lock serve train compare lab notebooks test lint soak attack bench bench-smoke tools clean
 
 install: $(STAMP)
 
@@ -99,6 +100,10 @@ test: $(STAMP) tools lint
 ## soak: the 60 s load test (make test runs a 10 s version)
 soak: $(STAMP) tools
 	NEWSAPI_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest -m soak tests $(PYTEST_ARGS)
+
+## attack: the 60 s long-unique-text attack on the cache byte bounds (make test runs 10 s)
+attack: $(STAMP)
+	NEWSAPI_ATTACK_SECONDS=$(ATTACK_SECONDS) $(BIN)/pytest -m attack tests -s $(PYTEST_ARGS)
 
 ## bench: measure the service against the HTTP floor and the seed-style baseline
 bench: $(STAMP) tools

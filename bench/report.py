@@ -326,3 +326,62 @@ def markdown(result: dict[str, Any]) -> str:
     if result["failures"]:
         out += ["", "## Failures", "", *(f"- {failure}" for failure in result["failures"])]
     return "\n".join(out) + "\n"
+
+
+# -- issue 12: the one-connection tail and fairness under big batches ---------------------------
+def tail_target(rows: Sequence[Row]) -> Target:
+    """Unique texts at one connection: p99 within 2x the p50 of the same run."""
+    name = "one-connection p99 ≤ 2x its p50"
+    row = find(rows, "unique", "newsapi", TARGET_WORKERS, 1)
+    if row is None:
+        return Target(name, None, "not measured (unique texts, 1 worker, 1 connection)")
+    ratio = _ratio(row["p99_ms"], row["p50_ms"])
+    if ratio is None:
+        return Target(name, None, "no latency to compare")
+    return Target(
+        name,
+        ratio <= 2.0,
+        f"unique texts, 1 worker, 1 connection: p50 {row['p50_ms']:.2f} ms, p99 "
+        f"{row['p99_ms']:.2f} ms: {ratio:.2f}x, target ≤ 2x",
+    )
+
+
+def fairness_targets(fairness: dict[str, Any] | None) -> list[Target]:
+    """Single texts beside two clients sending big batches (see bench/fairness.py)."""
+    names = (
+        "fairness: single texts keep ≥ 0.5x their unloaded req/s under big batches",
+        "fairness: single-text p50 ≤ 5x unloaded p50 under big batches",
+        "fairness: big batches still finish",
+    )
+    if fairness is None:
+        return [Target(name, None, "not measured") for name in names]
+    alone, loaded = fairness["unloaded"], fairness["loaded"]
+    shape = (
+        f"{fairness['connections']} connections beside 2 clients sending batches of "
+        f"{fairness['batch_texts']:,} texts of {fairness['text_chars']:,} characters"
+    )
+    throughput = _ratio(loaded["requests_per_s"], alone["requests_per_s"])
+    p50 = _ratio(loaded["p50_ms"], alone["p50_ms"])
+    done = fairness["batches_completed"]
+    errors = len(fairness["batch_errors"]) + loaded["errors"]
+    return [
+        Target(
+            names[0],
+            None if throughput is None else throughput >= 0.5,
+            f"{_num(loaded['requests_per_s'])} vs {_num(alone['requests_per_s'])} req/s alone: "
+            f"{_times(throughput)}x ({shape})",
+        ),
+        Target(
+            names[1],
+            None if p50 is None else p50 <= 5.0,
+            f"p50 {loaded['p50_ms']:.2f} vs {alone['p50_ms']:.2f} ms alone: {_times(p50)}x "
+            f"(p99 {loaded['p99_ms']:.1f} vs {alone['p99_ms']:.1f} ms)",
+        ),
+        Target(
+            names[2],
+            min(done) >= 1 and errors == 0,
+            f"batches answered per client: {done} ({fairness['batches_completed_during']} "
+            f"within the measured run), slowest "
+            f"{_num(fairness['batch_seconds_max'])} s; errors {errors}",
+        ),
+    ]

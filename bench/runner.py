@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import compute, report, texts
+from bench import compute, fairness, report, texts
 from bench.floor_app import CATEGORY as FLOOR_CATEGORY
 from bench.load import Scenario, WrkError, find_wrk, run_wrk, wrk_version
 from bench.servers import AppSpec, Probe, Server, ServerError, post_json, running
@@ -49,6 +49,7 @@ class Settings:
     threads: int
     results_dir: Path
     model: Path
+    fairness: bool = True
 
     @property
     def total_runs(self) -> int:
@@ -114,6 +115,11 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument(
         "--model", type=Path, default=REPO / MODEL, help=f"the artifact to serve ({MODEL})"
     )
+    parser.add_argument(
+        "--no-fairness",
+        action="store_true",
+        help="skip the fairness scenario (single texts beside big batches, bench/fairness.py)",
+    )
     args = parser.parse_args(argv)
     smoke = bool(args.smoke)
     settings = Settings(
@@ -128,6 +134,7 @@ def parse_args(argv: list[str] | None) -> Settings:
         threads=args.threads,
         results_dir=args.results_dir,
         model=args.model,
+        fairness=not args.no_fairness and "newsapi" in (args.apps or APPS),
     )
     if settings.duration < 1 or settings.warmup < 0 or settings.threads < 1:
         parser.error("--duration and --threads must be ≥ 1, --warmup ≥ 0 (whole seconds: wrk)")
@@ -256,6 +263,7 @@ class Run:
         self.starts: list[report.Row] = []
         self.failures: list[str] = []
         self.compute: dict[str, Any] | None = None
+        self.fairness: dict[str, Any] | None = None
         self.done = 0
 
     def log(self, message: str) -> None:
@@ -287,6 +295,8 @@ class Run:
         for workers in settings.workers:
             for name in settings.apps:
                 self.serve(specs[name], workers, oracle, loads)
+        if settings.fairness:
+            self.measure_fairness(specs["newsapi"])
 
         result = self.result(started, time.perf_counter() - clock)
         self.print_report(result)
@@ -371,6 +381,26 @@ class Run:
             # the generator's promise is broken: the unique figures would be wrong
             self.failures.append(f"{label.strip()}: {result.cache_hits} cache hits")
 
+    def measure_fairness(self, app: AppSpec) -> None:
+        """The fairness scenario on a fresh newsapi, 1 worker (see bench/fairness.py)."""
+        settings = self.settings
+        connections = report.target_connections(settings.connections)
+        self.log(f"fairness: single texts at {connections} connections, alone then beside "
+                 "two clients sending big batches")  # fmt: skip
+        try:
+            with running(app, 1, REPO) as server:
+                self.fairness = fairness.measure(
+                    self.wrk, server, connections=connections, seconds=settings.duration,
+                    warmup=settings.warmup, threads=settings.threads,
+                    batch_texts=200 if settings.smoke else fairness.BATCH_TEXTS,
+                )  # fmt: skip
+        except (ServerError, WrkError) as exc:
+            self.failures.append(f"fairness: {exc}".splitlines()[0])
+            self.log(f"  FAIRNESS FAILED {exc}")
+            return
+        for target in report.fairness_targets(self.fairness):
+            self.log(f"  {target.verdict:<4} {target.name}: {target.detail}")
+
     def result(self, started: datetime, elapsed: float) -> dict[str, Any]:
         """Everything measured, JSON-ready."""
         settings = self.settings
@@ -379,6 +409,7 @@ class Run:
         targets = report.evaluate(
             self.rows, self.starts, self.compute, settings.connections, settings.batch_size
         )
+        targets += [report.tail_target(self.rows), *report.fairness_targets(self.fairness)]
         return {
             "meta": _meta(self.model, self.wrk, started),
             "settings": {
@@ -397,6 +428,9 @@ class Run:
             "compute_floor": self.compute,
             "starts": self.starts,
             "runs": [_json_safe(row) for row in self.rows],
+            "fairness": None
+            if self.fairness is None
+            else {k: _json_safe(v) if isinstance(v, dict) else v for k, v in self.fairness.items()},
             "targets": [target.as_dict() for target in targets],
             "failures": self.failures,
         }

@@ -1,4 +1,5 @@
-"""Micro-batching: concurrent requests share one model call.
+"""Micro-batching: concurrent requests share one model call; the model lane shares the
+model thread fairly between them and large batches.
 
 A request that finds the model idle starts a batch at once (after one turn of the event loop,
 or ``window`` seconds when configured, so that requests already read can join); requests that
@@ -9,7 +10,11 @@ arrive while a batch runs wait for the next one. Under load, batches grow by the
 from __future__ import annotations
 
 import asyncio
+import math
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -67,3 +72,94 @@ class MicroBatcher(Generic[T, R]):
                             future.set_result(result)
         finally:
             self._running = False
+
+
+class ModelLane:
+    """The one model thread, shared fairly between small jobs and the chunks of bulk jobs.
+
+    A job holds the lane while it runs in ``executor``. Small jobs (the micro-batches of
+    single texts) run whole; a bulk job (a large ``/predictions`` call) runs chunk by chunk,
+    queueing again after each chunk. When both kinds wait, they take turns: a chunk, then a
+    small job, then a chunk... so a single text waits for at most one chunk, and bulk jobs
+    still finish (they share the lane round-robin). A chunk holds at most ``chunk_chars``
+    characters while small jobs have been seen in the last ``contended_for`` seconds, and
+    the whole rest of the job otherwise (one model call is cheaper per text than several).
+    """
+
+    def __init__(
+        self, executor: Executor, *, chunk_chars: int, contended_for: float = 0.05
+    ) -> None:
+        self.executor = executor
+        self.chunk_chars = chunk_chars
+        self.contended_for = contended_for
+        self._small: deque[asyncio.Future[None]] = deque()
+        self._bulk: deque[asyncio.Future[None]] = deque()
+        self._busy = False
+        self._last_was_bulk = False
+        self._last_small = -math.inf
+
+    async def run(self, work: Callable[[], R]) -> R:
+        """``work()`` in the model thread, as a small job."""
+        self._last_small = time.monotonic()
+        await self._acquire(self._small)
+        self._last_was_bulk = False
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, work)
+        finally:
+            self._release()
+
+    async def run_chunked(
+        self, items: list[T], work: Callable[[list[T]], list[R]], size: Callable[[T], int]
+    ) -> list[R]:
+        """``work`` over ``items`` in the model thread, chunk by chunk, as a bulk job;
+        the results in order. ``size(item)`` is an item's share of :attr:`chunk_chars`."""
+        results: list[R] = []
+        start = 0
+        loop = asyncio.get_running_loop()
+        while start < len(items):
+            await self._acquire(self._bulk)
+            self._last_was_bulk = True
+            try:
+                end = self._chunk_end(items, start, size)
+                chunk = items[start:end]
+                results += await loop.run_in_executor(self.executor, work, chunk)
+                start = end
+            finally:
+                self._release()
+        return results
+
+    def _chunk_end(self, items: list[T], start: int, size: Callable[[T], int]) -> int:
+        if time.monotonic() - self._last_small > self.contended_for and not self._small:
+            return len(items)
+        budget = self.chunk_chars
+        end = start
+        while end < len(items) and (end == start or budget > 0):
+            budget -= size(items[end])
+            end += 1
+        if budget < 0 and end - start > 1:
+            end -= 1  # the last one overflowed: it starts the next chunk
+        return end
+
+    async def _acquire(self, line: deque[asyncio.Future[None]]) -> None:
+        if not self._busy:
+            self._busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # handed the lane as we were cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        # the other kind first, when both wait: turns
+        order = (self._small, self._bulk) if self._last_was_bulk else (self._bulk, self._small)
+        for line in order:
+            while line:
+                turn = line.popleft()
+                if not turn.done():
+                    turn.set_result(None)
+                    return
+        self._busy = False

@@ -2,8 +2,10 @@
 
 Routes ask it for predictions; it answers from the memory tier on the event loop when it
 can, and otherwise hands a whole batch to one model thread (disk lookups and ``predict``
-together, one thread hop per batch). The model is swapped atomically on reload: each batch
-takes one snapshot of the current model, and every answer carries that model's version.
+together, one thread hop per batch). Large ``/predictions`` calls go to the model in chunks
+that take turns with the micro-batches of single texts (:class:`~newsapi.batching.ModelLane`).
+The model is swapped atomically on reload: each batch takes one snapshot of the current
+model, and every answer carries that model's version.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import sklearn
 
 from newsapi.artifacts import FIX, Artifact, ArtifactError, load_artifact
-from newsapi.batching import MicroBatcher
-from newsapi.cache import PredictionCache
+from newsapi.batching import MicroBatcher, ModelLane
+from newsapi.cache import PredictionCache, entry_key, entry_keys
 from newsapi.errors import NewsapiError
 from newsapi.metrics import Metrics
 from newsapi.settings import Settings
@@ -33,6 +36,40 @@ class ModelNotReadyError(NewsapiError):
 
 class NoScoresError(NewsapiError):
     """The served classifier has no ``predict_proba``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A text waiting for the next micro-batch, with its cache key under ``version``."""
+
+    version: str
+    key: bytes
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A category computed in the model thread; ``stored``: it came from the disk tier."""
+
+    category: str
+    stored: bool
+
+
+def _text_length(item: tuple[bytes, str]) -> int:
+    return len(item[1])
+
+
+def freeze_startup_objects() -> None:
+    """The garbage-collector policy of the process, set once at start-up.
+
+    Everything loaded by then (libraries, the first model) lives for the process's life, so
+    it is moved out of the collector's sight: otherwise every full collection rescans the
+    ~130,000 library objects, ~100 ms pauses under load (unique-text p99 ~70 ms -> ~7 ms,
+    measured with bench/). Not repeated on reload: a reloaded model is a few hundred tracked
+    objects, and a frozen one could never be collected once replaced.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +97,17 @@ class Classifier:
             settings.cache_dir,
             bytes_limit=settings.cache_bytes_limit,
             memory_entries=settings.memory_cache_size,
+            memory_bytes=settings.memory_cache_bytes,
             metrics=metrics,
             write_budget=settings.cache_write_budget,
-            write_queue=settings.cache_write_queue,
+            write_queue_bytes=settings.cache_write_queue_bytes,
             reduce_interval=settings.cache_reduce_interval,
         )
         # One model thread: batches run one after the other, and the event loop hops once per
         # batch. (scikit-learn's transform holds the GIL for most of its work anyway.)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
-        self._batcher: MicroBatcher[str, Prediction] = MicroBatcher(
+        self._lane = ModelLane(self._executor, chunk_chars=settings.bulk_chunk_chars)
+        self._batcher: MicroBatcher[Pending, Prediction] = MicroBatcher(
             self._predict_batch,
             max_size=settings.batch_max_size,
             window=settings.batch_window_ms / 1000,
@@ -95,8 +134,10 @@ class Classifier:
         return artifact
 
     async def start(self) -> None:
+        """Load the model, set the process's garbage-collector policy, start the writer."""
         loop = asyncio.get_running_loop()
         self._install(await loop.run_in_executor(self._executor, self.load))
+        freeze_startup_objects()
 
         def forget_memory() -> None:
             if not loop.is_closed():
@@ -110,18 +151,10 @@ class Classifier:
 
     def _install(self, artifact: Artifact) -> None:
         """Swap ``artifact`` in: one attribute store, so each batch sees one model or the
-        other.
-
-        Everything loaded by now (libraries, the model) lives as long as it serves, so it is
-        moved out of the garbage collector's sight: otherwise every full collection rescans
-        it, ~100 ms pauses under load (unique-text p99 ~70 ms -> ~7 ms, measured with
-        bench/). The collection before the freeze costs that once, at start or reload.
-        """
+        other."""
         self.artifact = artifact
         self.cache.memory.use(artifact.model_version)
         self.metrics.set_model(artifact.model_version)
-        gc.collect()
-        gc.freeze()
         log.info(
             "serving model %s (%d categories) from %s",
             artifact.model_version,
@@ -141,8 +174,9 @@ class Classifier:
                 raise
             if artifact.model_version != previous:
                 self._install(artifact)
+                del artifact  # the old model is freed with its last batch; nothing keeps it
             self.metrics.reloads.labels("ok").inc()
-            return previous, artifact
+            return previous, self.current()
 
     def current(self) -> Artifact:
         if self.artifact is None:
@@ -153,83 +187,84 @@ class Classifier:
     async def predict(self, text: str) -> Prediction:
         """The category of one text: memory tier, else the next micro-batch."""
         version = self.current().model_version
-        category = self.cache.memory.get(version, text)
+        key = entry_key(version, text)
+        category = self.cache.memory.get(version, key)
         if category is not None:
             self.metrics.memory_hit.inc()
             return Prediction(category, True, version)
         self.metrics.memory_miss.inc()
-        return await self._batcher.submit(text)
+        return await self._batcher.submit(Pending(version, key, text))
 
     async def predict_many(self, texts: list[str]) -> Predictions:
-        """The categories of ``texts`` in order, with one model call for all the misses."""
-        version = self.current().model_version
-        found = self.cache.memory.get_many(version, texts)
-        missing = [text for text, category in zip(texts, found, strict=True) if category is None]
+        """The categories of ``texts`` in order; the misses go to the model in chunks that
+        take turns with single-text requests (see :class:`~newsapi.batching.ModelLane`)."""
+        artifact = self.current()
+        version = artifact.model_version
+        keys = entry_keys(version, texts)
+        found = self.cache.memory.get_many(version, keys)
+        missing = {key: text for key, text, c in zip(keys, texts, found, strict=True) if c is None}
         self.metrics.memory_hit.inc(len(texts) - len(missing))
         if not missing:
             return Predictions(version, found, True)  # type: ignore[arg-type]
         self.metrics.memory_miss.inc(len(missing))
-        # _compute takes its model before its first await, in this same step: `version`
-        _, computed, _ = await self._compute(missing)
-        pairs = zip(texts, found, strict=True)
-        categories = [computed[text] if c is None else c for text, c in pairs]
+        items = list(missing.items())
+        read_disk = self._reads_disk(len(items))
+        answers = await self._lane.run_chunked(
+            items, partial(self._classify, artifact, read_disk=read_disk), _text_length
+        )
+        computed = self._remember(version, items, answers)
+        pairs = zip(keys, found, strict=True)
+        categories = [computed[key].category if c is None else c for key, c in pairs]
         return Predictions(version, categories, False)
 
-    async def _predict_batch(self, texts: list[str]) -> list[Prediction]:
+    async def _predict_batch(self, pending: list[Pending]) -> list[Prediction]:
         """The micro-batcher's handler: one model call for the texts gathered."""
-        version, computed, from_disk = await self._compute(texts)
-        return [Prediction(computed[text], text in from_disk, version) for text in texts]
-
-    async def _compute(self, texts: list[str]) -> tuple[str, dict[str, str], set[str]]:
-        """One hop to the model thread, one model: its version, ``{text: category}`` and
-        the texts whose answer came from the disk tier. Fills the memory tier and queues the
-        new answers for the disk."""
         artifact = self.current()
-        unique = list(dict.fromkeys(texts))
+        version = artifact.model_version
+        # a key computed before a reload is the old model's: recompute it for this one
+        keys = [p.key if p.version == version else entry_key(version, p.text) for p in pending]
+        unique = list(dict(zip(keys, (p.text for p in pending), strict=True)).items())
+        work = partial(self._classify, artifact, unique, read_disk=self._reads_disk(len(unique)))
+        answers = await self._lane.run(work)
+        computed = self._remember(version, unique, answers)
+        return [Prediction(computed[key].category, computed[key].stored, version) for key in keys]
+
+    def _reads_disk(self, count: int) -> bool:
         # A disk lookup (~33 µs) costs more than predicting a text in a large batch (~25 µs
         # in 32), and under load lookups slow the model thread, which lets more requests
         # queue: the disk tier is read for small model calls with nobody waiting behind.
-        read_disk = len(unique) <= self.settings.disk_read_max_batch and not self._batcher.waiting
-        loop = asyncio.get_running_loop()
-        categories, from_disk = await loop.run_in_executor(
-            self._executor, self._classify, artifact, unique, read_disk
-        )
-        version = artifact.model_version
-        computed = dict(zip(unique, categories, strict=True))
-        self.cache.memory.put_many(version, computed)
-        if from_disk:
-            fresh = [(t, c) for t, c in computed.items() if t not in from_disk]
-        else:
-            fresh = list(computed.items())
-        self.cache.write_behind(version, fresh)
-        self.metrics.batch_size.observe(len(unique))
-        return version, computed, from_disk
+        return count <= self.settings.disk_read_max_batch and not self._batcher.waiting
+
+    def _remember(
+        self, version: str, items: list[tuple[bytes, str]], answers: list[Answer]
+    ) -> dict[bytes, Answer]:
+        """Fill the memory tier, queue the fresh answers for the disk: ``{key: answer}``."""
+        computed = {key: answer for (key, _), answer in zip(items, answers, strict=True)}
+        self.cache.memory.put_many(version, {key: a.category for key, a in computed.items()})
+        self.cache.write_behind([(key, a.category) for key, a in computed.items() if not a.stored])
+        self.metrics.batch_size.observe(len(items))
+        return computed
 
     def _classify(
-        self, artifact: Artifact, texts: list[str], read_disk: bool
-    ) -> tuple[list[str], set[str]]:
-        """Runs in the model thread: the disk tier if asked, then ``predict``.
-        The categories of ``texts``, and those of them answered from the disk."""
-        version = artifact.model_version
-        stored: list[str | None] = [None] * len(texts)
+        self, artifact: Artifact, items: list[tuple[bytes, str]], *, read_disk: bool
+    ) -> list[Answer]:
+        """Runs in the model thread: the disk tier if asked, then ``predict``."""
+        stored: list[str | None] = [None] * len(items)
         if read_disk:
-            stored = self.cache.disk.get_many(version, texts)
+            stored = self.cache.disk.get_many([key for key, _ in items])
             hits = sum(value is not None for value in stored)
             self.metrics.disk_hit.inc(hits)
-            self.metrics.disk_miss.inc(len(texts) - hits)
-        todo = [text for text, value in zip(texts, stored, strict=True) if value is None]
+            self.metrics.disk_miss.inc(len(items) - hits)
+        todo = [text for (_, text), value in zip(items, stored, strict=True) if value is None]
         if not todo:
-            return stored, set(texts)  # type: ignore[return-value]
+            return [Answer(value, True) for value in stored]  # type: ignore[arg-type]
         # the inputs are texts the routes validated: scikit-learn's own checks can go
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             labels = artifact.pipeline.predict(todo)
         predicted: list[str] = np.asarray(artifact.target_names, dtype=object)[labels].tolist()
         self.metrics.predictions.labels("model").inc(len(todo))
-        if len(todo) == len(texts):
-            return predicted, set()
         fresh = iter(predicted)
-        from_disk = {text for text, value in zip(texts, stored, strict=True) if value is not None}
-        return [value if value is not None else next(fresh) for value in stored], from_disk
+        return [Answer(next(fresh), False) if v is None else Answer(v, True) for v in stored]
 
     async def scores(self, texts: list[str]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
         """The model version, and each text's category and per-category probabilities,

@@ -40,7 +40,6 @@ class Settings(BaseSettings):
         description="largest share of one core the disk-cache writer may use; "
         "entries it cannot keep up with are dropped (counted), never waited for",
     )
-    cache_write_queue: int = Field(4096, gt=0, description="disk writes waiting at most")
     memory_cache_size: int = Field(100_000, ge=0, description="in-process LRU entries")
     disk_read_max_batch: int = Field(
         8,
@@ -48,6 +47,25 @@ class Settings(BaseSettings):
         description="model calls for at most this many texts, with no request waiting "
         "behind them, look in the disk tier first; others predict directly (cheaper per "
         "text than a disk read)",
+    )
+
+    # cache byte bounds (issue 12): every tier is keyed by a 16-byte digest, so these bound
+    # what the caches hold however long the texts are
+    memory_cache_bytes: int = Field(
+        32 * 2**20, ge=0, description="most bytes the in-process LRU holds (0 turns it off)"
+    )
+    cache_write_queue_bytes: int = Field(
+        2**20,
+        gt=0,
+        description="most bytes of answers waiting for the disk writer; more are dropped "
+        "(counted), never waited for",
+    )
+    # fair batching (issue 12)
+    bulk_chunk_chars: int = Field(
+        16_384,
+        gt=0,
+        description="while single texts are waiting, a large /predictions call goes to the "
+        "model in chunks of about this many characters, taking turns with them",
     )
 
     # request limits

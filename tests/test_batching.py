@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from newsapi.batching import MicroBatcher
+from newsapi.batching import MicroBatcher, ModelLane
 
 
 class Recorder:
@@ -99,3 +101,90 @@ def test_cancelled_waiter_is_skipped() -> None:
         return recorder
 
     assert asyncio.run(main()).batches == [[1], [3]]
+
+
+# -- the model lane ------------------------------------------------------------------------------
+class Calls:
+    """Work for the lane's thread that records what ran, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def chunk(self, items: list[str]) -> list[str]:
+        time.sleep(0.005)  # a model call on a chunk takes a while
+        self.log.append("chunk:" + ",".join(items))
+        return [item.upper() for item in items]
+
+    def single(self, name: str) -> str:
+        self.log.append(name)
+        return name
+
+
+def test_single_jobs_go_between_the_chunks_of_a_bulk_job() -> None:
+    calls = Calls()
+
+    async def main() -> tuple[list[str], list[str]]:
+        with ThreadPoolExecutor(1) as executor:
+            lane = ModelLane(executor, chunk_chars=2, contended_for=10)
+            await lane.run(lambda: calls.single("warm"))  # small work seen: contended
+            items = [f"b{i}" for i in range(6)]  # 2 characters each: one per chunk
+            bulk = asyncio.ensure_future(lane.run_chunked(items, calls.chunk, len))
+            await asyncio.sleep(0.001)  # the first chunk is running
+            singles = await asyncio.gather(
+                *(lane.run(lambda n=n: calls.single(n)) for n in ("s1", "s2", "s3"))  # type: ignore[misc]
+            )
+            return await bulk, singles
+
+    results, singles = asyncio.run(main())
+    assert results == ["B0", "B1", "B2", "B3", "B4", "B5"]  # in order, every one
+    assert singles == ["s1", "s2", "s3"]
+    # one chunk, then a single, then a chunk...: turns while both kinds wait
+    assert calls.log == [
+        "warm", "chunk:b0", "s1", "chunk:b1", "s2", "chunk:b2", "s3",
+        "chunk:b3", "chunk:b4", "chunk:b5",
+    ]  # fmt: skip
+
+
+def test_two_bulk_jobs_share_the_lane_and_both_finish() -> None:
+    calls = Calls()
+
+    async def main() -> list[list[str]]:
+        with ThreadPoolExecutor(1) as executor:
+            lane = ModelLane(executor, chunk_chars=2, contended_for=10)
+            await lane.run(lambda: calls.single("warm"))
+            jobs = [lane.run_chunked([f"{x}{i}" for i in range(3)], calls.chunk, len) for x in "ab"]
+            return await asyncio.gather(*jobs)
+
+    assert asyncio.run(main()) == [["A0", "A1", "A2"], ["B0", "B1", "B2"]]
+    assert calls.log[1:] == ["chunk:a0", "chunk:b0", "chunk:a1", "chunk:b1", "chunk:a2", "chunk:b2"]
+
+
+def test_an_uncontended_bulk_job_is_one_call() -> None:
+    calls = Calls()
+
+    async def main() -> list[str]:
+        with ThreadPoolExecutor(1) as executor:
+            lane = ModelLane(executor, chunk_chars=2, contended_for=0)
+            return await lane.run_chunked(["x1", "x2", "x3"], calls.chunk, len)
+
+    assert asyncio.run(main()) == ["X1", "X2", "X3"]
+    assert calls.log == ["chunk:x1,x2,x3"]
+
+
+def test_a_cancelled_waiter_passes_the_lane_on() -> None:
+    calls = Calls()
+
+    async def main() -> str:
+        with ThreadPoolExecutor(1) as executor:
+            lane = ModelLane(executor, chunk_chars=100)
+            first = asyncio.ensure_future(lane.run_chunked(["a"], calls.chunk, len))
+            await asyncio.sleep(0)
+            gone = asyncio.ensure_future(lane.run(lambda: calls.single("gone")))
+            kept = asyncio.ensure_future(lane.run(lambda: calls.single("kept")))
+            await asyncio.sleep(0)
+            gone.cancel()
+            await first
+            return await kept
+
+    assert asyncio.run(main()) == "kept"
+    assert calls.log == ["chunk:a", "kept"]

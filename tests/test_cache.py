@@ -1,4 +1,4 @@
-"""The two cache tiers: keys by model version, bounds, write-behind and every disk fault."""
+"""The cache through the app: keys by model version, write-behind and every disk fault."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsapi.artifacts import Artifact
-from newsapi.cache import MemoryTier, PredictionCache
-from newsapi.metrics import Metrics
+from newsapi.cache.writer import QUEUE_ENTRY_BYTES
 from newsapi.settings import MODEL_FILENAME
-from tests.conftest import folder_bytes, metric, train_tiny, wait_for
+from tests.conftest import metric, train_tiny, wait_for
 
 SPACE = "the rocket will launch a satellite into orbit"
 
@@ -28,42 +27,6 @@ def faults(client: TestClient, kind: str) -> float:
 
 def entries(cache_dir: Path) -> list[Path]:
     return list(cache_dir.rglob("output.pkl"))
-
-
-def test_memory_tier_is_bounded_lru() -> None:
-    tier = MemoryTier(2)
-    tier.use("v1")
-    tier.put_many("v1", {"a": "x"})
-    tier.put_many("v1", {"b": "y"})
-    assert tier.get("v1", "a") == "x"  # now b is the least recently used
-    tier.put_many("v1", {"c": "z"})
-    assert (tier.get("v1", "a"), tier.get("v1", "b"), tier.get("v1", "c")) == ("x", None, "z")
-    assert len(tier) == 2
-    tier.put_many("v1", {"d": "w", "e": "v"})  # bulk too: the least recent go
-    assert tier.get_many("v1", ["a", "c", "d", "e"]) == [None, None, "w", "v"]
-    tier.put_many("v1", {"a": "x", "c": "z"})
-    assert tier.get("v2", "a") is None  # another model version is another key
-    tier.put_many("v2", {"a": "other"})  # a late answer of another model is not kept
-    assert tier.get("v1", "a") == "x"
-    tier.use("v2")  # a reload: the old answers go
-    assert len(tier) == 0
-    assert tier.get("v1", "a") is None
-
-
-def test_disk_tier_round_trip_and_size_limit(tmp_path: Path) -> None:
-    cache = PredictionCache(
-        tmp_path / "cache", bytes_limit=40_000, memory_entries=10, metrics=Metrics()
-    )
-    rows = [(f"text number {i}", "space") for i in range(300)]
-    assert cache.disk.put_many("v1", rows)
-    assert cache.disk.get_many("v1", ["text number 7", "never seen"]) == ["space", None]
-    assert cache.disk.get_many("v2", ["text number 7"]) == [None]
-    assert folder_bytes(tmp_path / "cache") > 40_000
-    cache.disk.reduce()
-    assert (
-        folder_bytes(tmp_path / "cache") <= 40_000 + 4_096
-    )  # joblib keeps the function's code file
-    assert 0 < len(entries(tmp_path / "cache")) < 300
 
 
 def test_results_reach_the_disk_behind_the_response(client: TestClient, tmp_path: Path) -> None:
@@ -175,7 +138,7 @@ def test_corrupt_entries_are_misses(
 def test_full_write_queue_drops_instead_of_waiting(
     client_for: Callable[..., TestClient], tiny_model: Artifact
 ) -> None:
-    client = client_for(tiny_model.path, cache_write_queue=5)
+    client = client_for(tiny_model.path, cache_write_queue_bytes=5 * QUEUE_ENTRY_BYTES)
     response = client.post("/predictions", json={"texts": [f"orbit {i}" for i in range(50)]})
     assert response.status_code == 200
     text = client.get("/metrics").text

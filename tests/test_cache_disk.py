@@ -1,0 +1,49 @@
+"""The disk tier: round trip, size limit, entries that never hold the text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newsapi.cache.disk import ENTRY_DISK_BYTES, DiskTier
+from newsapi.cache.keys import entry_key
+from newsapi.metrics import Metrics
+from tests.conftest import folder_bytes
+from tests.helpers import disk_usage
+
+
+def entries(folder: Path) -> list[Path]:
+    return list(folder.rglob("output.pkl"))
+
+
+def test_round_trip_and_size_limit(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    limit = 40 * ENTRY_DISK_BYTES
+    disk = DiskTier(folder, limit, Metrics())
+    rows = [(entry_key("v1", f"text number {i}"), "space") for i in range(300)]
+    assert disk.put_many(rows)
+    keys = [entry_key("v1", "text number 7"), entry_key("v1", "never seen")]
+    assert disk.get_many(keys) == ["space", None]
+    assert disk.get_many([entry_key("v2", "text number 7")]) == [None]  # another model
+    assert disk_usage(folder) > limit
+    disk.reduce()
+    disk.close()
+    assert len(entries(folder)) == 40
+    # the byte limit holds for what du counts, and so for the files' sizes
+    # + the folders above the entries (the one that lists them grows with them)
+    assert disk_usage(folder) <= limit + 16 * 4096
+    assert folder_bytes(folder) <= limit
+
+
+def test_an_entry_never_holds_its_text(tmp_path: Path) -> None:
+    """An entry is its key (the folder's name) and its category: the text is nowhere."""
+    folder = tmp_path / "cache"
+    disk = DiskTier(folder, 2**20, Metrics())
+    assert disk.put_many([(entry_key("v1", "first"), "space")])
+    empty = disk_usage(folder)
+    texts = [f"{i} unmistakable marker " + "word " * 18_000 for i in range(20)]  # ~90,000 chars
+    assert disk.put_many([(entry_key("v1", text), "space") for text in texts])
+    assert disk.get_many([entry_key("v1", texts[3])]) == ["space"]
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert b"unmistakable" not in path.read_bytes(), path
+    assert disk_usage(folder) - empty <= 20 * ENTRY_DISK_BYTES

@@ -1,0 +1,88 @@
+"""The disk writer: a queue bounded in bytes, and trims on written bytes, not only a timer."""
+
+from __future__ import annotations
+
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+from newsapi.cache.disk import ENTRY_DISK_BYTES, DiskTier, Entry
+from newsapi.cache.keys import entry_key
+from newsapi.cache.signals import ClearSignal
+from newsapi.cache.writer import QUEUE_ENTRY_BYTES, DiskWriter
+from newsapi.metrics import Metrics
+from tests.conftest import metric, wait_for
+from tests.helpers import disk_usage
+
+
+def writer_for(folder: Path, limit: int, queue_bytes: int, metrics: Metrics) -> DiskWriter:
+    disk = DiskTier(folder, limit, metrics)
+    return DiskWriter(
+        disk,
+        ClearSignal(folder),
+        metrics,
+        write_budget=1.0,
+        queue_bytes=queue_bytes,
+        reduce_interval=3600,  # never on the timer in these tests
+    )
+
+
+def exposition(metrics: Metrics) -> str:
+    return metrics.exposition()[0].decode()
+
+
+def rows(count: int, prefix: str = "") -> list[Entry]:
+    long = "long text " * 9_000
+    return [(entry_key("v1", f"{prefix}{i} {long}"), "space") for i in range(count)]
+
+
+def test_the_queue_holds_no_more_than_its_bytes(tmp_path: Path) -> None:
+    metrics = Metrics()
+    writer = writer_for(tmp_path / "cache", 2**20, 64 * 2**10, metrics)  # not started
+    waiting = rows(writer.queue_entries)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for i in range(0, len(waiting), 8):
+            writer.submit(waiting[i : i + 8])
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    writer.submit(rows(3, "more "))  # over the bound: dropped, counted
+    assert held - before <= writer.max_bytes <= 64 * 2**10
+    dropped = metric(exposition(metrics), "newsapi_cache_disk_writes_dropped_total")
+    assert dropped == 3
+    assert writer.max_bytes == writer.queue_entries * QUEUE_ENTRY_BYTES
+
+
+def test_the_folder_stays_near_its_limit_between_timed_trims(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    limit = 100 * ENTRY_DISK_BYTES
+    metrics = Metrics()
+    writer = writer_for(folder, limit, 2**20, metrics)
+    sizes: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            sizes.append(disk_usage(folder))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    writer.start()
+    try:
+        for start in range(0, 300, 20):  # 300 entries: 3x the limit
+            writer.submit(rows(20, f"{start} "))
+            wait_for(lambda: writer._queued == 0, what="the writer to catch up")
+        total = 300
+        wait_for(lambda: metric(exposition(metrics), "newsapi_cache_disk_writes_total") == total)
+    finally:
+        writer.stop()
+        writer.disk.close()
+        done.set()
+        sampler.join()
+    assert len(sizes) > 10
+    assert max(sizes) <= 1.25 * limit, max(sizes)
+    assert disk_usage(folder) <= 1.25 * limit

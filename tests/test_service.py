@@ -1,0 +1,91 @@
+"""The classifier service on real model files: reloads free the old model, the garbage
+collector's freeze happens once at start-up, big batches answer like single texts."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+import re
+import shutil
+import weakref
+from pathlib import Path
+from typing import Any
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.pipeline import make_pipeline
+
+from newsapi.artifacts import Artifact, save_artifact
+from newsapi.metrics import Metrics
+from newsapi.service import Classifier
+from newsapi.settings import MODEL_FILENAME, Settings
+from tests.conftest import TOPICS, topic_sentences
+
+
+def rss_bytes() -> int:
+    match = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    assert match
+    return int(match.group(1)) * 1024
+
+
+def big_model(path: Path, seed: int) -> Artifact:
+    """A model with a 60,000-word vocabulary (tens of MB in memory), so that keeping an old
+    one alive shows in the resident memory."""
+    rng = random.Random(seed)
+    rows = topic_sentences(per_topic=400, seed=seed)
+    texts = [
+        f"{text} " + " ".join(f"w{seed}x{rng.randrange(60_000)}" for _ in range(150))
+        for text, _ in rows
+    ]
+    names = sorted(TOPICS)
+    pipeline = make_pipeline(TfidfVectorizer(), MultinomialNB())
+    pipeline.fit(texts, [names.index(label) for _, label in rows])
+    return save_artifact(pipeline, names, path)
+
+
+def put(artifact: Artifact, target: Path) -> None:
+    """Copy a model and its manifest to the served path (real files, as a deploy does)."""
+    shutil.copyfile(artifact.path, target)
+    shutil.copyfile(artifact.path.with_suffix(".json"), target.with_suffix(".json"))
+
+
+def test_fifty_reloads_alternating_two_models_keep_memory_flat(tmp_path: Path) -> None:
+    models = [big_model(tmp_path / f"m{i}" / MODEL_FILENAME, seed=i) for i in (1, 2)]
+    served = tmp_path / "served" / MODEL_FILENAME
+    served.parent.mkdir()
+    put(models[0], served)
+    settings = Settings(model_path=served, cache_dir=tmp_path / "cache")
+
+    async def main() -> tuple[int, int, list[Any], int, int]:
+        classifier = Classifier(settings, Metrics())
+        await classifier.start()
+        frozen = gc.get_freeze_count()
+        gone: list[Any] = []
+        try:
+            for i in range(52):
+                if i == 2:  # both models loaded once: what follows must not grow
+                    gc.collect()
+                    before = rss_bytes()
+                put(models[(i + 1) % 2], served)
+                old = classifier.current()
+                old_model = weakref.ref(old.pipeline)
+                del old
+                _, now = await classifier.reload()
+                assert now.model_version == models[(i + 1) % 2].model_version
+                answer = await classifier.predict_many(["rocket orbit launch nasa moon"])
+                assert answer.categories == ["space"]
+                if i >= 1:  # the start-up model is frozen with the libraries
+                    gone.append(old_model)
+            gc.collect()
+            after = rss_bytes()
+        finally:
+            await classifier.stop()
+        return before, after, gone, frozen, gc.get_freeze_count()
+
+    before, after, gone, frozen_at_start, frozen_at_end = asyncio.run(main())
+    print(f"RSS after 2 reloads {before / 2**20:.1f} MiB, after 52 {after / 2**20:.1f} MiB")
+    assert after <= before * 1.10
+    assert all(ref() is None for ref in gone)  # every replaced model was freed
+    assert frozen_at_end <= frozen_at_start  # reloads freeze nothing more (freed ones go)
+    gc.unfreeze()  # this test process goes on running other tests
