@@ -83,6 +83,13 @@ class Metrics:
             multiprocess_mode="livemax",  # 1 while some live worker serves that version
         )
         self._served: str | None = None
+        self.model_fallback = Gauge(
+            "newsapi_model_fallback",
+            "1 while this worker serves the store's last good promoted model because the "
+            "promoted pair was unusable at its start",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
         self.reloads = Counter(
             "newsapi_model_reloads", "model reload attempts by outcome", ["outcome"], registry=r
         )

@@ -11,6 +11,7 @@ answer the rest and document every one of them.
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 
 from newsapi.answers import classify_many, classify_one
@@ -27,6 +28,7 @@ from newsapi.schemas import (
     ReloadOutput,
     ValidationErrorBody,
 )
+from newsapi.store import stored_entry
 
 ANSWER_HEADERS = {
     "X-Model-Version": {
@@ -200,6 +202,8 @@ def build_router(prediction_input: type[Any], predictions_input: type[Any]) -> A
             parameters=parameters,
             dataset=dataset,
             versions=manifest.get("versions", {}),
+            store_entry=stored_entry(classifier.settings.model_path, artifact.model_version),
+            fallback=classifier.fallback,
         )
 
     return router
@@ -227,6 +231,9 @@ def add_probes(app: FastAPI) -> None:
         classifier = request.app.state.classifier
         if classifier is None or classifier.artifact is None:
             return Response(b'{"detail":"not ready"}', 503, media_type="application/json")
+        if classifier.fallback:
+            detail = f"ready, degraded: {classifier.fallback}"
+            return Response(orjson.dumps({"detail": detail}), media_type="application/json")
         return Response(b'{"detail":"ready"}', media_type="application/json")
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)

@@ -82,6 +82,14 @@ class ModelInfo(BaseModel):
     parameters: dict[str, Any]
     dataset: dict[str, Any]
     versions: dict[str, Any]
+    store_entry: str | None = Field(
+        None, description="the model store entry serving (models/<version>), when stored"
+    )
+    fallback: str | None = Field(
+        None,
+        description="set when the promoted model was unusable at start and the store's last "
+        "good promoted model serves instead: why",
+    )
 
 
 class ReloadOutput(BaseModel):

@@ -26,6 +26,7 @@ from newsapi.cache import PredictionCache, entry_key, entry_keys
 from newsapi.errors import NewsapiError
 from newsapi.metrics import Metrics
 from newsapi.settings import Settings
+from newsapi.store import load_served
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ class Classifier:
         self.settings = settings
         self.metrics = metrics
         self.artifact: Artifact | None = None
+        #: why the served model is not simply the promoted pair (set at start), else None
+        self.fallback: str | None = None
         self.cache = PredictionCache(
             settings.cache_dir,
             bytes_limit=settings.cache_bytes_limit,
@@ -115,16 +118,25 @@ class Classifier:
         self._reload_lock = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def load(self) -> Artifact:
+    def load(self, *, from_store: bool = False) -> Artifact:
         """Read, verify and warm up the configured artifact (blocking); raises ArtifactError.
 
         The first ``predict`` builds lazy state, and it proves that the pipeline can predict
-        at all: a model that cannot is refused like a tampered one, before it serves.
+        at all: a model that cannot is refused like a tampered one, before it serves. With
+        ``from_store`` (at start), a promoted pair beside a model store is repaired after a
+        crash, or replaced by the store's last good promoted model when unusable
+        (:func:`newsapi.store.load_served`); a reload refuses a bad file instead.
         """
-        artifact = load_artifact(
-            self.settings.model_path,
-            allow_version_mismatch=self.settings.allow_version_mismatch,
-        )
+        if from_store:
+            artifact, self.fallback = load_served(
+                self.settings.model_path,
+                allow_version_mismatch=self.settings.allow_version_mismatch,
+            )
+        else:
+            artifact = load_artifact(
+                self.settings.model_path,
+                allow_version_mismatch=self.settings.allow_version_mismatch,
+            )
         try:
             artifact.pipeline.predict(["warm up"])
         except Exception as exc:
@@ -136,7 +148,10 @@ class Classifier:
     async def start(self) -> None:
         """Load the model, set the process's garbage-collector policy, start the writer."""
         loop = asyncio.get_running_loop()
-        self._install(await loop.run_in_executor(self._executor, self.load))
+        self._install(
+            await loop.run_in_executor(self._executor, partial(self.load, from_store=True))
+        )
+        self.metrics.model_fallback.set(1 if self.fallback else 0)
         freeze_startup_objects()
 
         def forget_memory() -> None:
@@ -175,6 +190,8 @@ class Classifier:
             if artifact.model_version != previous:
                 self._install(artifact)
                 del artifact  # the old model is freed with its last batch; nothing keeps it
+            self.fallback = None  # the promoted pair loaded: it is what serves now
+            self.metrics.model_fallback.set(0)
             self.metrics.reloads.labels("ok").inc()
             return previous, self.current()
 

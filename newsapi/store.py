@@ -306,7 +306,10 @@ class ModelStore:
                     manifest_path(candidate.model_path).read_bytes(),
                 )
                 self._append_log(candidate.version, served, "repair")
-                return f"served model restored from the store: last good promoted {version}"
+                return (
+                    f"the promoted model was unusable; restored the last good promoted model "
+                    f"{version} from the store"
+                )
             return None
 
     def last_good(self, exclude: str | None = None) -> StoredModel | None:
@@ -423,7 +426,7 @@ def load_served(
 
     Beside a store, a pair left inconsistent by a crash is repaired first; if the promoted
     pair still cannot be loaded, the last good promoted model of the store is served instead.
-    Returns the artifact and, when it is not simply the promoted pair, one line saying why.
+    Returns the artifact and, when it is not the model that was promoted, one line saying why.
     Without a store (or with nothing good in it) the loader's own error is raised.
     """
     from newsapi.artifacts import load_artifact
@@ -432,13 +435,15 @@ def load_served(
     store = ModelStore(path.parent)
     if path.name != MODEL_FILENAME or not store.models.is_dir():
         return load_artifact(path, allow_version_mismatch=allow_version_mismatch), None
-    note = None
+    before, note = store.served_version(), None
     try:
         note = store.repair()
     except OSError as exc:  # a read-only deployment: serve from the store without writing
         log.warning("cannot repair the promoted model in %s (%s)", store.root, exc)
     if note:
         log.warning("%s", note)
+        # only the manifest put right: the promoted model itself serves, nothing to report
+        note = note if store.served_version() != before else None
     try:
         return load_artifact(path, allow_version_mismatch=allow_version_mismatch), note
     except ArtifactError as exc:
@@ -452,3 +457,9 @@ def load_served(
         )
         log.error("%s", note)
         return artifact, note
+
+
+def stored_entry(model_path: str | os.PathLike[str], version: str) -> str | None:
+    """``models/<version>`` when the store beside ``model_path`` holds that model, else None."""
+    entry = Path(model_path).parent / MODELS / version
+    return f"{MODELS}/{version}" if (entry / MODEL_FILENAME).is_file() else None

@@ -58,3 +58,93 @@ def test_promote_and_rollback_reach_a_watching_server_with_no_failed_request(
     seen = answered_by(traffic, {old.version: "", new.version: ".v2"})
     assert seen == {old.version, new.version}
     assert [e["how"] for e in store.history()] == ["promote", "promote", "rollback"]
+
+
+def test_a_replacement_worker_starts_on_the_last_good_promoted_model(tmp_path: Path) -> None:
+    """Two real workers; the promoted file is truncated under them, then one is killed with
+    SIGKILL: its replacement starts on the store's last good promoted model, says so, and the
+    server as a whole keeps answering."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port, metric
+
+    store = ModelStore(tmp_path / "artifacts")
+    good = store_renamed(store, "", 0.7)
+    store.promote(good.version)
+    port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {
+        **os.environ,
+        "NEWSAPI_MODEL_PATH": str(store.served_path),
+        "NEWSAPI_CACHE_DIR": str(tmp_path / "cache"),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "newsapi"), "serve", "--workers", "2",
+             "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _ready(url), timeout=60, what="two workers")
+        wait_for(lambda: len(_children(server.pid)) == 2, timeout=30, what="both workers")
+        workers = _children(server.pid)
+        store.served_path.write_bytes(store.served_path.read_bytes()[:100])  # truncated
+        os.kill(workers[0], signal.SIGKILL)
+        wait_for(
+            lambda: len(set(_children(server.pid)) - {workers[0]}) == 2,
+            timeout=60,
+            what="a replacement worker",
+        )
+        wait_for(lambda: _ready(url), timeout=60, what="the replacement ready")
+        infos = [httpx.get(f"{url}/model").json() for _ in range(40)]
+        notes = {info["fallback"] for info in infos}
+        assert any(note and good.version in note for note in notes), notes
+        assert {info["model_version"] for info in infos} == {good.version}
+        assert {info["store_entry"] for info in infos} == {f"models/{good.version}"}
+        answers = [httpx.post(f"{url}/prediction", json={"text": "rocket orbit nasa"})
+                   for _ in range(40)]  # fmt: skip
+        assert {a.status_code for a in answers} == {200}
+        assert {a.json()["category"] for a in answers} == {"space"}
+        ready = {httpx.get(f"{url}/readyz").json()["detail"] for _ in range(40)}
+        assert any(detail.startswith("ready, degraded: ") for detail in ready), ready
+        scrape = httpx.get(f"{url}/metrics").text
+        assert metric(scrape, "newsapi_model_fallback") == 1.0
+        assert server.poll() is None  # the healthy worker and the parent kept going
+        assert "serving the last good promoted model" in log_path.read_text() or (
+            "restored from the store" in log_path.read_text()
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of a uvicorn parent: its children but multiprocessing's helpers."""
+    import subprocess
+
+    out = subprocess.run(
+        ["pgrep", "-a", "-P", str(pid)], capture_output=True, text=True, check=False
+    )
+    return [
+        int(line.split()[0])
+        for line in out.stdout.splitlines()
+        if "resource_tracker" not in line and "forkserver" not in line
+    ]
