@@ -341,6 +341,10 @@ def serve(
         timeout_graceful_shutdown=graceful_timeout,
         timeout_keep_alive=keep_alive_timeout,
         limit_concurrency=limit_concurrency,
+        # uvicorn restarts a worker that is not ready within this time; its default (5 s) is
+        # shorter than importing the stack and loading a model on a busy 2-core machine,
+        # which made workers restart in a loop
+        timeout_worker_healthcheck=60,
         access_log=False,
     )
 
