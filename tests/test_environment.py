@@ -114,7 +114,11 @@ def pyproject_requirements() -> list[Requirement]:
 
 def test_every_dependency_is_locked_within_pyproject_and_environment_yml() -> None:
     pins = locked()
-    conda, _ = conda_packages()
+    conda, pip = conda_packages()
+    for line in pip[1:]:  # what conda-forge lacks comes from PyPI with the same range
+        from_pypi = Requirement(line)
+        extras = f"[{','.join(sorted(from_pypi.extras))}]" if from_pypi.extras else ""
+        conda[(from_pypi.name + extras).lower()] = from_pypi.specifier
     for requirement in pyproject_requirements():
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{requirement.name} is not in requirements.lock: run `make lock`"
