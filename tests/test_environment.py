@@ -12,7 +12,11 @@ from packaging.specifiers import SpecifierSet
 from tests.conftest import ROOT
 
 # conda-forge names of packages whose PyPI name differs
-CONDA_NAMES = {"uvicorn[standard]": "uvicorn-standard", "prometheus-client": "prometheus_client"}
+CONDA_NAMES = {
+    "uvicorn[standard]": "uvicorn-standard",
+    "prometheus-client": "prometheus_client",
+    "dask[distributed]": "distributed",  # conda-forge's distributed brings dask-core with it
+}
 
 
 def pyproject_packages() -> dict[str, SpecifierSet]:
