@@ -18,7 +18,7 @@ WORKERS ?= 1
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 60
 
-.PHONY: install serve train notebooks test lint soak bench bench-smoke tools clean
+.PHONY: install serve train notebooks test lint soak bench bench-smoke tools clean sweep bench-sweep
 
 install: $(STAMP)
 
@@ -48,6 +48,11 @@ train: $(STAMP)
 	$(BIN)/jupyter nbconvert --log-level WARN --to html $(RUN_DIR)/01_train.ipynb $(RUN_DIR)/02_evaluate.ipynb
 	@echo "model, manifest and confusion_matrix.png in artifacts/; executed notebooks in $(RUN_DIR)/"
 
+## sweep: cross-validate 03_sweep.ipynb's grid, store the winner with the executed notebook,
+## refresh artifacts/index.html; PARAMS="-p grid '{...}' -p cv 5 ..." overrides, --promote serves it
+sweep: $(STAMP)
+	$(BIN)/newsapi sweep $(PARAMS)
+
 ## notebooks: re-execute the committed notebooks in place with their default parameters
 notebooks: $(STAMP)
 	$(BIN)/papermill --cwd notebooks notebooks/01_train.ipynb notebooks/01_train.ipynb
@@ -76,6 +81,10 @@ bench: $(STAMP) tools
 bench-smoke: $(STAMP) tools
 	@[ -f $(MODEL) ] || { echo "no model in artifacts/: run 'make train' first"; exit 1; }
 	$(BIN)/python -m bench --smoke
+
+## bench-sweep: one fixed grid on 1 process, every local core and a 2-worker local Dask cluster
+bench-sweep: $(STAMP)
+	$(BIN)/python -m bench.sweep
 
 clean:
 	rm -rf build .cache .pytest_cache .mypy_cache .ruff_cache bench/results

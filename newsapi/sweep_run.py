@@ -60,13 +60,11 @@ def read_values(pairs: list[tuple[str, str]], yaml_texts: list[str]) -> dict[str
 def notebook_defaults(notebook: Path) -> dict[str, Any]:
     """The plain values assigned in the notebook's ``parameters`` cell (its defaults)."""
     import ast
+    import json
 
-    import nbformat
-
-    cells = nbformat.read(notebook, as_version=4).cells
-    source = next(
-        (c.source for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), ""
-    )
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    source = "".join(tagged[0]["source"]) if tagged else ""
     defaults: dict[str, Any] = {}
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
