@@ -176,7 +176,7 @@ def run_search(
 ) -> SweepOutcome:
     """Cross-validate every candidate of ``spec`` on ``corpus``'s training split only."""
     search = build_search(spec)
-    with parallel_backend(spec) as (backend, workers):
+    with parallel_backend(spec, corpus) as (backend, workers):
         started = time.perf_counter()  # the search only: a Dask cluster's start is not in it
         search.chunk_size = max(2 * workers, math.ceil(spec.n_candidates / 10))
         search.reporter = Progress(spec.n_candidates, write) if write else None
@@ -202,12 +202,15 @@ def run_search(
 
 
 @contextlib.contextmanager
-def parallel_backend(spec: SweepSpec) -> Iterator[tuple[str, int]]:
+def parallel_backend(spec: SweepSpec, corpus: Corpus) -> Iterator[tuple[str, int]]:
     """Where the fits run, as (description, number of parallel workers).
 
     None: joblib's default backend (local processes) with ``n_jobs``; "local": a
     ``dask.distributed`` LocalCluster of single-threaded worker processes (``n_jobs`` of
     them, -1: one per core) started for the run; an address: an existing Dask cluster.
+    On Dask, the training split is broadcast to every worker once (joblib's ``scatter``):
+    left to joblib's automatic scattering it lands on one worker, and the scheduler's
+    preference for data locality then piles the fits onto that worker.
     """
     if spec.dask_scheduler is None:
         workers = joblib.effective_n_jobs(spec.n_jobs)
@@ -238,7 +241,8 @@ def parallel_backend(spec: SweepSpec) -> Iterator[tuple[str, int]]:
         threads = sum(client.nthreads().values())
         if threads == 0:
             raise RuntimeError(f"{where} has no workers; start some with `dask worker ADDRESS`")
-        stack.enter_context(joblib.parallel_config(backend="dask"))
+        training = [corpus.train_texts, corpus.train_labels]
+        stack.enter_context(joblib.parallel_config(backend="dask", scatter=training))
         yield f"{where}, {threads} worker threads", threads
 
 

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from newsapi.data import Corpus
-from newsapi.sweep import Progress, SweepOutcome, run_search
+from newsapi.params import TrainingParameters
+from newsapi.sweep import Progress, SweepEstimator, SweepOutcome, run_search
 from newsapi.sweep_spec import SweepSpec
-from newsapi.training import fit
+from newsapi.training import build_pipeline
 from tests.conftest import TOPICS, free_port, wait_for
 from tests.helpers import overlapping_sentences
 
@@ -172,19 +173,18 @@ def test_a_random_search_draws_n_iter_candidates_reproducibly() -> None:
     assert_same_results(first, again)
 
 
-def test_the_winner_is_the_best_mean_and_refits_like_training() -> None:
+def test_a_candidate_is_the_training_pipeline_of_its_parameters() -> None:
     corpus = overlapping_corpus()
-    spec = SweepSpec.build({"grid": GRID[0], "n_jobs": 1})
-    outcome = run_search(spec, corpus, write=None)
-    means = outcome.cv_results["mean_test_score"]
-    assert outcome.best_score == means.max()
-    assert outcome.best_params.model_parameters() == {
-        **spec.base.model_parameters(),
-        **outcome.cv_results["params"][int(means.argmax())],
-    }
-    pipeline, _ = fit(outcome.best_params, Corpus(**{**corpus.__dict__, "test_texts": ["x"],
-                                                    "test_labels": [0]}))  # fmt: skip
-    assert type(pipeline[-1]).__name__ in {"MultinomialNB", "ComplementNB"}
+    params = TrainingParameters.build({"classifier": "linear_svc", "C": 0.5, "sublinear_tf": True})
+    candidate = SweepEstimator(**params.model_parameters())
+    candidate.fit(corpus.train_texts, corpus.train_labels)
+    direct = build_pipeline(params).fit(corpus.train_texts, corpus.train_labels)
+    assert repr(candidate.pipeline_) == repr(direct)
+    texts = [text for text, _ in overlapping_sentences(10, seed=1)]
+    np.testing.assert_array_equal(candidate.predict(texts), direct.predict(texts))
+    np.testing.assert_allclose(
+        candidate.pipeline_.decision_function(texts), direct.decision_function(texts)
+    )
 
 
 def test_progress_counts_candidates_and_estimates_the_time_left() -> None:
@@ -218,11 +218,9 @@ def test_real_corpus_same_results_everywhere(dask_cluster: DaskCluster, newsgrou
 
 
 def test_workers_need_the_project_importable(tmp_path: Path) -> None:
-    """What the README tells cluster users: the candidates are pickled by reference to
-    newsapi.sweep, so a worker must be able to import it (shown by unpickling elsewhere)."""
+    """What the README tells cluster users: a candidate travels pickled by reference to
+    newsapi.sweep, so a worker without the project cannot rebuild it, one with it can."""
     import pickle
-
-    from newsapi.sweep import SweepEstimator
 
     data = pickle.dumps(SweepEstimator(alpha=0.5))
     script = tmp_path / "load.py"
@@ -231,7 +229,13 @@ def test_workers_need_the_project_importable(tmp_path: Path) -> None:
         "estimator = pickle.loads(sys.stdin.buffer.read())\n"
         "print(type(estimator).__module__, estimator.alpha)\n"
     )
-    done = subprocess.run(
+    found = subprocess.run(
         [sys.executable, str(script)], input=data, capture_output=True, check=True
     )
-    assert done.stdout.decode().split() == ["newsapi.sweep", "0.5"]
+    assert found.stdout.decode().split() == ["newsapi.sweep", "0.5"]
+    # -S: no site-packages, hence neither the project nor its dependencies
+    missing = subprocess.run(
+        [sys.executable, "-S", str(script)], input=data, capture_output=True, cwd=tmp_path
+    )
+    assert missing.returncode != 0
+    assert "No module named 'newsapi'" in missing.stderr.decode()
