@@ -148,6 +148,8 @@ def test_same_results_on_one_process_local_processes_and_a_dask_cluster(
     assert on_dask.backend.startswith(f"the Dask cluster at {dask_cluster.address}")
     assert on_dask.workers == 2
     assert_same_results(sequential, on_dask)
+    # progress is counted where the sweep runs, on Dask as on local processes
+    assert sum(line.startswith("candidates 10/10 (100%)") for line in lines) == 2
     after = executed_counts(dask_cluster.address)
     done = {pid: after[pid] - before[pid] for pid in after}
     assert all(count > 0 for count in done.values()), f"a worker did no fit: {done}"

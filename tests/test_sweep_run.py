@@ -86,6 +86,18 @@ def test_the_winner_lands_in_the_store_with_its_sweep_and_is_promotable(tmp_path
     assert f"models/{version}/notebooks/03_sweep.html" in (artifacts / "index.html").read_text()
     assert leftovers(artifacts) == []
 
+    # the same sweep again: same winner, same bytes; the entry is reused, its page refreshed
+    (pages / "03_sweep.html").unlink()
+    again = newsapi(
+        "sweep", "--artifacts", str(artifacts),
+        "-p", "dataset", str(data), "-p", "grid", grid, "-p", "n_jobs", "1",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "already stored by an earlier run" in again.stdout
+    assert [e.version for e in store.entries()] == [version]
+    assert (pages / "03_sweep.html").is_file()
+    assert leftovers(artifacts) == []
+
     promoted = newsapi("promote", version[:6], "--artifacts", str(artifacts))
     assert promoted.returncode == 0, promoted.stderr
     assert store.served_version() == version
