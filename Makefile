@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 SOAK_SECONDS ?= 60
 ATTACK_SECONDS ?= 60
 
-.PHONY: install lock serve train compare lab notebooks test lint soak attack bench bench-smoke tools clean
+.PHONY: install lock serve train compare lab notebooks test lint soak attack bench bench-smoke tools clean sweep bench-sweep
 
 install: $(STAMP)
 
@@ -80,6 +80,11 @@ compare: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
+## sweep: cross-validate 03_sweep.ipynb's grid, store the winner with the executed notebook,
+## refresh artifacts/index.html; PARAMS="-p grid '{...}' -p cv 5 ..." overrides, --promote serves it
+sweep: $(STAMP)
+	$(BIN)/newsapi sweep $(PARAMS)
+
 ## notebooks: re-execute the committed notebooks in place with their default parameters
 ## (01 trains and promotes the default model into artifacts/, 04 reads that store)
 notebooks: $(STAMP)
@@ -113,6 +118,10 @@ bench: $(STAMP) tools
 bench-smoke: $(STAMP) tools
 	@[ -f $(MODEL) ] || { echo "no model in artifacts/: run 'make train' first"; exit 1; }
 	$(BIN)/python -m bench --smoke
+
+## bench-sweep: one fixed grid on 1 process, every local core and a 2-worker local Dask cluster
+bench-sweep: $(STAMP)
+	$(BIN)/python -m bench.sweep
 
 clean:
 	rm -rf build .cache .pytest_cache .mypy_cache .ruff_cache bench/results

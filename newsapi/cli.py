@@ -372,3 +372,77 @@ def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet kernels under papermill
     app(prog_name="newsapi")
+
+
+# sweeps --------------------------------------------------------------------------------------
+
+
+@app.command()
+@click.option(
+    "-p",
+    "--parameter",
+    "parameter",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="a sweep parameter (grid, search, n_iter, cv, scoring, n_jobs, dask_scheduler) or a "
+    "fixed data parameter; VALUE is read as YAML, e.g. -p grid '{alpha: [0.01, 0.1]}'",
+)
+@click.option(
+    "-y", "--yaml", "yaml_text", multiple=True, metavar="YAML", help="parameters as a YAML mapping"
+)
+@click.option(
+    "--promote/--no-promote", default=False, show_default=True, help="serve the winner when done"
+)
+@click.option(
+    "--data-home",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="folder of scikit-learn's corpus cache "
+    "(default: NEWSAPI_DATA_HOME, then SCIKIT_LEARN_DATA)",
+)
+@click.option(
+    "--notebooks",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="NEWSAPI_NOTEBOOKS_DIR",
+    help="the project's notebooks folder",
+)
+@artifacts_option
+def sweep(
+    parameter: tuple[tuple[str, str], ...],
+    yaml_text: tuple[str, ...],
+    promote: bool,
+    data_home: Path | None,
+    notebooks: Path | None,
+    artifacts: Path,
+) -> None:
+    """Check the sweep, cross-validate its grid in 03_sweep with papermill, store the winner
+    with the executed notebook, promote it (with --promote) and refresh index.html."""
+    from newsapi.notebook_runs import refresh_index
+    from newsapi.sweep_run import SweepRun, read_values
+
+    try:
+        store = open_store(artifacts)
+        run = SweepRun(
+            store,
+            read_values(list(parameter), list(yaml_text)),
+            notebooks=notebooks,
+            data_home=data_home,
+        )
+        result = run.execute()
+        previous = store.served_version()
+        if promote:
+            store.promote(result.entry.version)
+        refresh_index(store, run.notebooks, progress=True)
+    except NewsapiError as exc:
+        raise fail(str(exc)) from None
+    version = result.entry.version
+    where = result.entry.path / "notebooks" / "03_sweep.html"
+    reused = " (already stored by an earlier run; this sweep's notebook is filed beside it)"
+    click.echo(f"{result.summary()}{reused if result.reused else ''}; report: {where}")
+    if promote:
+        was = f" (was {previous})" if previous and previous != version else ""
+        click.echo(f"model {version} is now promoted{was}; {RELOAD_HINT}")
+    else:
+        click.echo(f"kept as a candidate: `newsapi promote {version}` serves it")

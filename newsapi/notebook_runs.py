@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import newsapi
 from newsapi.data import NEWSGROUPS
@@ -47,11 +47,18 @@ def notebooks_dir(explicit: Path | None = None) -> Path:
 
 
 def execute(
-    store: ModelStore, notebook: Path, output: Path, parameters: dict[str, Any], *, progress: bool
+    store: ModelStore,
+    notebook: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    *,
+    progress: bool,
+    stdout: TextIO | None = None,
 ) -> None:
     """Execute ``notebook`` into ``output`` with papermill (cwd: the notebooks folder); on an
     error, keep the executed copy in the store's ``failed/`` and raise :class:`NotebookFailed`
-    with the error's own one-line message."""
+    with the error's own one-line message. ``stdout`` also receives what the cells print,
+    as they print it (a long run's progress lines)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -63,6 +70,7 @@ def execute(
             cwd=str(notebook.parent),
             progress_bar=progress,
             kernel_name="python3",
+            stdout_file=stdout,
         )
     except PapermillExecutionError as exc:
         kept = store.record_failure(output) if output.exists() else None
@@ -93,7 +101,8 @@ class TrainingRun:
         data_home: Path | None = None,
         progress: bool = True,
     ) -> None:
-        self.store = store
+        # papermill runs the notebooks in notebooks/: every path handed to them is absolute
+        self.store = ModelStore(store.root.resolve())
         self.params = _absolute_dataset(params)
         self.notebooks = notebooks_dir(notebooks)
         self.data_home = str(Path(data_home).resolve()) if data_home else None

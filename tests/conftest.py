@@ -229,7 +229,7 @@ def launch(
     return Server(process, f"http://127.0.0.1:{port}", log_path, env)
 
 
-def wait_ready(server: Server, timeout: float = 30.0) -> None:
+def wait_ready(server: Server, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -50,3 +50,22 @@ def disk_usage(folder: Path) -> int:
             except FileNotFoundError:
                 continue
     return total
+
+
+def overlapping_sentences(per_topic: int = 40, seed: int = 0) -> list[tuple[str, str]]:
+    """(text, label) pairs where each text has two words of its topic, two of any topic and
+    filler: hard enough that sweep candidates score differently (unlike topic_sentences)."""
+    import random
+
+    from tests.conftest import FILLER, TOPICS
+
+    rng = random.Random(seed)
+    every = [word for words in TOPICS.values() for word in words.split()]
+    rows = []
+    for label, words in TOPICS.items():
+        own = words.split()
+        for _ in range(per_topic):
+            picked = rng.sample(own, 2) + rng.sample(every, 2) + rng.sample(FILLER, 5)
+            rng.shuffle(picked)
+            rows.append((" ".join(picked), label))
+    return rows

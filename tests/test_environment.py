@@ -21,6 +21,7 @@ CONDA_NAMES = {
     "uvicorn[standard]": "uvicorn-standard",
     "prometheus-client": "prometheus_client",
     "playwright": "playwright-python",
+    "dask[distributed]": "distributed",  # conda-forge's distributed brings dask-core with it
 }
 
 

@@ -74,15 +74,28 @@ class Traffic:
             version = response.headers.get("x-model-version", "")
             self.answers.append((response.status_code, version, got, ",".join(topics)))
 
-    async def run_while(self, action: Callable[[], object], settle: float = 0.5) -> None:
-        """Send traffic, run ``action`` (in a thread) in the middle of it, then stop."""
+    async def run_while(
+        self, action: Callable[[], object], settle: float = 0.5, each_side: int = 60
+    ) -> None:
+        """Send traffic, run ``action`` (in a thread) in the middle of it, then stop; at least
+        ``settle`` seconds and ``each_side`` answers before and after it (bounded at 60 s
+        each, so a slow machine still gets a real load on both sides)."""
         stop = asyncio.Event()
+
+        async def settle_down() -> None:
+            target = len(self.answers) + each_side
+            await asyncio.sleep(settle)
+            for _ in range(600):
+                if len(self.answers) >= target:
+                    break
+                await asyncio.sleep(0.1)
+
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
             tasks = [asyncio.create_task(self.client(http, stop)) for _ in range(self.clients)]
             try:
-                await asyncio.sleep(settle)
+                await settle_down()
                 await asyncio.to_thread(action)
-                await asyncio.sleep(settle)
+                await settle_down()
             finally:
                 stop.set()
                 await asyncio.gather(*tasks)

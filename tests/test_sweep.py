@@ -1,0 +1,243 @@
+"""The search gives the same results on one process, on joblib's local processes and on a
+real Dask cluster (a scheduler and two workers started here as separate processes), and the
+Dask workers are the ones that fit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from newsapi.data import Corpus
+from newsapi.params import TrainingParameters
+from newsapi.sweep import Progress, SweepEstimator, SweepOutcome, run_search
+from newsapi.sweep_spec import SweepSpec
+from newsapi.training import build_pipeline
+from tests.conftest import TOPICS, free_port, wait_for
+from tests.helpers import overlapping_sentences
+
+GRID = [
+    {"classifier": ["multinomial_nb", "complement_nb"], "alpha": [0.1, 1.0, 10.0]},
+    {"classifier": ["linear_svc"], "C": [0.01, 1.0], "sublinear_tf": [True, False]},
+]
+
+
+def overlapping_corpus() -> Corpus:
+    rows = overlapping_sentences()
+    names = sorted(TOPICS)
+    return Corpus(
+        train_texts=[text for text, _ in rows],
+        train_labels=[names.index(label) for _, label in rows],
+        test_texts=[],
+        test_labels=[],
+        target_names=names,
+        description={"source": "tests"},
+    )
+
+
+@dataclass
+class DaskCluster:
+    """``dask scheduler`` and two single-threaded ``dask worker`` processes on 127.0.0.1."""
+
+    address: str
+    processes: list[subprocess.Popen[bytes]]
+
+    @property
+    def worker_pids(self) -> set[int]:
+        return {process.pid for process in self.processes[1:]}
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    from distributed import Client
+
+    logs = tmp_path_factory.mktemp("dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "dask"]
+    commands = [
+        [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        *[
+            [*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+             "--host", "127.0.0.1", "--name", f"worker-{i}"]
+            for i in range(2)
+        ],
+    ]  # fmt: skip
+    processes = []
+    for i, command in enumerate(commands):
+        log = (logs / f"{i}.log").open("wb")
+        processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
+    cluster = DaskCluster(address, processes)
+    try:
+        wait_for(lambda: _connectable(address), timeout=60, what="dask scheduler")
+        with Client(address, timeout="30s") as client:  # type: ignore[no-untyped-call]
+            client.wait_for_workers(2, timeout=60)
+        yield cluster
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _connectable(address: str) -> bool:
+    import socket
+
+    host, port = address.removeprefix("tcp://").split(":")
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, int(port))) == 0
+
+
+def executed_counts(address: str) -> dict[int, int]:
+    """Tasks each worker of the cluster has executed, keyed by the worker's process id."""
+    from distributed import Client
+
+    def count(dask_worker: Any) -> tuple[int, int]:
+        return os.getpid(), int(dask_worker.state.executed_count)
+
+    with Client(address, timeout="30s") as client:  # type: ignore[no-untyped-call]
+        return dict(client.run(count).values())
+
+
+def assert_same_results(a: SweepOutcome, b: SweepOutcome) -> None:
+    assert a.best_params == b.best_params
+    assert a.cv_results["params"] == b.cv_results["params"]
+    for key in ("mean_test_score", "std_test_score", "split0_test_score", "split2_test_score"):
+        np.testing.assert_allclose(a.cv_results[key], b.cv_results[key], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(a.cv_results["rank_test_score"], b.cv_results["rank_test_score"])
+
+
+@pytest.mark.dask
+def test_same_results_on_one_process_local_processes_and_a_dask_cluster(
+    dask_cluster: DaskCluster,
+) -> None:
+    corpus = overlapping_corpus()
+    spec = SweepSpec.build({"grid": GRID, "cv": 3, "n_jobs": 1})
+    lines: list[str] = []
+    sequential = run_search(spec, corpus, write=lines.append)
+    scores = sequential.cv_results["mean_test_score"]
+    assert len(scores) == 10
+    assert np.ptp(scores) > 0.1, "the candidates must score differently"
+    assert sequential.best_score == pytest.approx(scores.max())
+    assert lines[0] == "10 candidates x 3 folds = 30 fits on joblib local processes " + (
+        "(n_jobs=1: 1 at a time)"
+    )
+    assert lines[-1].startswith("candidates 10/10 (100%)")
+    assert lines[-1].endswith("done")
+
+    local = run_search(spec.model_copy(update={"n_jobs": 2}), corpus, write=None)
+    assert local.workers == 2
+    assert_same_results(sequential, local)
+
+    before = executed_counts(dask_cluster.address)
+    assert set(before) == dask_cluster.worker_pids  # the processes this test started
+    remote = spec.model_copy(update={"dask_scheduler": dask_cluster.address})
+    on_dask = run_search(remote, corpus, write=lines.append)
+    assert on_dask.backend.startswith(f"the Dask cluster at {dask_cluster.address}")
+    assert on_dask.workers == 2
+    assert_same_results(sequential, on_dask)
+    # progress is counted where the sweep runs, on Dask as on local processes
+    assert sum(line.startswith("candidates 10/10 (100%)") for line in lines) == 2
+    after = executed_counts(dask_cluster.address)
+    done = {pid: after[pid] - before[pid] for pid in after}
+    assert all(count > 0 for count in done.values()), f"a worker did no fit: {done}"
+    assert os.getpid() not in done
+
+
+@pytest.mark.dask
+def test_a_local_dask_cluster_started_for_the_run_gives_the_same_results() -> None:
+    corpus = overlapping_corpus()
+    spec = SweepSpec.build({"grid": GRID[0], "cv": 3, "n_jobs": 1})
+    sequential = run_search(spec, corpus, write=None)
+    local = run_search(spec.model_copy(update={"dask_scheduler": "local", "n_jobs": 2}), corpus)
+    assert local.backend.startswith("a local Dask cluster (2 single-threaded worker processes)")
+    assert_same_results(sequential, local)
+
+
+def test_a_random_search_draws_n_iter_candidates_reproducibly() -> None:
+    corpus = overlapping_corpus()
+    values = {"grid": GRID, "search": "random", "n_iter": 4, "n_jobs": 1, "random_state": 3}
+    first = run_search(SweepSpec.build(values), corpus, write=None)
+    again = run_search(SweepSpec.build(values), corpus, write=None)
+    assert len(first.cv_results["params"]) == 4
+    assert_same_results(first, again)
+
+
+def test_a_candidate_is_the_training_pipeline_of_its_parameters() -> None:
+    corpus = overlapping_corpus()
+    params = TrainingParameters.build({"classifier": "linear_svc", "C": 0.5, "sublinear_tf": True})
+    candidate = SweepEstimator(**params.model_parameters())
+    candidate.fit(corpus.train_texts, corpus.train_labels)
+    direct = build_pipeline(params).fit(corpus.train_texts, corpus.train_labels)
+    assert repr(candidate.pipeline_) == repr(direct)
+    texts = [text for text, _ in overlapping_sentences(10, seed=1)]
+    np.testing.assert_array_equal(candidate.predict(texts), direct.predict(texts))
+    np.testing.assert_allclose(
+        candidate.pipeline_.decision_function(texts), direct.decision_function(texts)
+    )
+
+
+def test_progress_counts_candidates_and_estimates_the_time_left() -> None:
+    lines: list[str] = []
+    progress = Progress(8, lines.append)
+    progress(2)
+    progress(8)
+    assert lines[0].startswith("candidates 2/8 (25%), ")
+    assert "left" in lines[0]
+    assert lines[1].startswith("candidates 8/8 (100%), ")
+    assert lines[1].endswith("done")
+
+
+@pytest.mark.corpus
+@pytest.mark.dask
+def test_real_corpus_same_results_everywhere(dask_cluster: DaskCluster, newsgroups: Corpus) -> None:
+    spec = SweepSpec.build(
+        {"grid": {"classifier": ["multinomial_nb"], "alpha": [0.01, 0.3]}, "cv": 3, "n_jobs": 1}
+    )
+    sequential = run_search(spec, newsgroups, write=None)
+    assert sequential.best_params.alpha == 0.01
+    assert sequential.best_score > 0.9
+    local = run_search(spec.model_copy(update={"n_jobs": 2}), newsgroups, write=None)
+    remote = spec.model_copy(update={"dask_scheduler": dask_cluster.address})
+    before = executed_counts(dask_cluster.address)
+    on_dask = run_search(remote, newsgroups, write=None)
+    after = executed_counts(dask_cluster.address)
+    assert_same_results(sequential, local)
+    assert_same_results(sequential, on_dask)
+    assert sum(after.values()) > sum(before.values())
+
+
+def test_workers_need_the_project_importable(tmp_path: Path) -> None:
+    """What the README tells cluster users: a candidate travels pickled by reference to
+    newsapi.sweep, so a worker without the project cannot rebuild it, one with it can."""
+    import pickle
+
+    data = pickle.dumps(SweepEstimator(alpha=0.5))
+    script = tmp_path / "load.py"
+    script.write_text(
+        "import pickle, sys\n"
+        "estimator = pickle.loads(sys.stdin.buffer.read())\n"
+        "print(type(estimator).__module__, estimator.alpha)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, str(script)], input=data, capture_output=True, check=True
+    )
+    assert found.stdout.decode().split() == ["newsapi.sweep", "0.5"]
+    # -S: no site-packages, hence neither the project nor its dependencies
+    missing = subprocess.run(
+        [sys.executable, "-S", str(script)], input=data, capture_output=True, cwd=tmp_path
+    )
+    assert missing.returncode != 0
+    assert "No module named 'newsapi'" in missing.stderr.decode()
