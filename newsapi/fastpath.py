@@ -21,8 +21,8 @@ from pydantic import TypeAdapter
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from newsapi.exchange import Answer as Answer
 from newsapi.exchange import (
+    Answer,
     ApiError,
     ClientDisconnect,
     Headers,

@@ -37,7 +37,8 @@ NOT_FOUND = _error("another model's name or version", "unknown model 'other'; th
                    "serves 'newsgroups'")  # fmt: skip
 NOT_READY = _error("model not loaded", "the model is not loaded")
 INFER_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("malformed request (not JSON, not the schema, a wrong input, shape or output)",
+    400: _error("malformed request (not JSON, not the schema, a wrong input, shape or output; "
+                "scores asked of a classifier without probabilities)",
                 "shape [3] does not fit 1 texts: use [N] or [N, 1]"),
     404: NOT_FOUND,
     408: _error("the body did not arrive within NEWSAPI_BODY_TIMEOUT seconds",
@@ -46,8 +47,6 @@ INFER_ERRORS: dict[int | str, dict[str, Any]] = {
                 "the request body is larger than 8388608 bytes (NEWSAPI_MAX_BODY_BYTES)"),
     415: _error("body not sent as application/json",
                 "send the body as JSON with 'Content-Type: application/json' (got 'text/plain')"),
-    422: _error("a scores output asked of a classifier without probabilities",
-                "the served classifier (LinearSVC) gives no probabilities"),
     503: NOT_READY,
 }  # fmt: skip
 EMPTY_OK: dict[int | str, dict[str, Any]] = {200: {"description": "yes (empty body)"}}
