@@ -81,13 +81,16 @@ class ModelLane:
     single texts) run whole; a bulk job (a large ``/predictions`` call) runs chunk by chunk,
     queueing again after each chunk. When both kinds wait, they take turns: a chunk, then a
     small job, then a chunk... so a single text waits for at most one chunk, and bulk jobs
-    still finish (they share the lane round-robin). A chunk holds at most ``chunk_chars``
+    still finish (they share the lane round-robin). A chunk holds about ``chunk_chars``
     characters while small jobs have been seen in the last ``contended_for`` seconds, and
-    the whole rest of the job otherwise (one model call is cheaper per text than several).
+    ``IDLE_CHUNKS`` times as many otherwise (one model call is cheaper per text than
+    several; never the whole of a huge job, so that a newcomer waits for one chunk at most).
     """
 
+    IDLE_CHUNKS = 16
+
     def __init__(
-        self, executor: Executor, *, chunk_chars: int, contended_for: float = 0.05
+        self, executor: Executor, *, chunk_chars: int, contended_for: float = 0.25
     ) -> None:
         self.executor = executor
         self.chunk_chars = chunk_chars
@@ -129,9 +132,9 @@ class ModelLane:
         return results
 
     def _chunk_end(self, items: list[T], start: int, size: Callable[[T], int]) -> int:
-        if time.monotonic() - self._last_small > self.contended_for and not self._small:
-            return len(items)
         budget = self.chunk_chars
+        if time.monotonic() - self._last_small > self.contended_for and not self._small:
+            budget *= self.IDLE_CHUNKS
         end = start
         while end < len(items) and (end == start or budget > 0):
             budget -= size(items[end])

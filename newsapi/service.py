@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -153,6 +154,11 @@ class Classifier:
         )
         self.metrics.model_fallback.set(1 if self.fallback else 0)
         freeze_startup_objects()
+        # The model thread computes in Python (tokenising) for milliseconds at a time; the
+        # event loop, which gives up the GIL at every system call, then waits up to the
+        # switch interval to get it back at each turn. Python's 5 ms made single texts crawl
+        # beside large batches and put a tail on one-connection latency.
+        sys.setswitchinterval(self.settings.gil_switch_interval_ms / 1000)
 
         def forget_memory() -> None:
             if not loop.is_closed():

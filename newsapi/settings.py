@@ -60,7 +60,14 @@ class Settings(BaseSettings):
         description="most bytes of answers waiting for the disk writer; more are dropped "
         "(counted), never waited for",
     )
-    # fair batching (issue 12)
+    # fair batching and latency (issue 12)
+    gil_switch_interval_ms: float = Field(
+        0.5,
+        gt=0,
+        le=5,
+        description="how long a thread waits at most for the GIL while another computes "
+        "(sys.setswitchinterval; Python's default is 5 ms), set once at start-up",
+    )
     bulk_chunk_chars: int = Field(
         16_384,
         gt=0,

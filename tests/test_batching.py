@@ -159,16 +159,18 @@ def test_two_bulk_jobs_share_the_lane_and_both_finish() -> None:
     assert calls.log[1:] == ["chunk:a0", "chunk:b0", "chunk:a1", "chunk:b1", "chunk:a2", "chunk:b2"]
 
 
-def test_an_uncontended_bulk_job_is_one_call() -> None:
+def test_an_uncontended_bulk_job_goes_in_big_chunks() -> None:
     calls = Calls()
+    items = [f"x{i:02}" for i in range(40)]  # 3 characters each
 
     async def main() -> list[str]:
         with ThreadPoolExecutor(1) as executor:
-            lane = ModelLane(executor, chunk_chars=2, contended_for=0)
-            return await lane.run_chunked(["x1", "x2", "x3"], calls.chunk, len)
+            lane = ModelLane(executor, chunk_chars=6, contended_for=0)
+            return await lane.run_chunked(items, calls.chunk, len)
 
-    assert asyncio.run(main()) == ["X1", "X2", "X3"]
-    assert calls.log == ["chunk:x1,x2,x3"]
+    assert asyncio.run(main()) == [item.upper() for item in items]
+    # 16 times the contended chunk (6 characters, two items): 32 items, then the rest
+    assert calls.log == ["chunk:" + ",".join(items[:32]), "chunk:" + ",".join(items[32:])]
 
 
 def test_a_cancelled_waiter_passes_the_lane_on() -> None:

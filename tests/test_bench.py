@@ -35,3 +35,9 @@ def test_bench_smoke(real_model: Artifact, tmp_path: Path) -> None:
         ("floor", "unique"), ("seed", "unique"),
     }  # fmt: skip
     assert all(r["errors"] == 0 and r["requests"] > 0 for r in runs)
+    # the fairness scenario ran: single texts beside big batches, every batch answered
+    fairness = results["fairness"]
+    assert fairness["loaded"]["requests"] > 0
+    assert fairness["loaded"]["errors"] == 0
+    assert fairness["batch_errors"] == []
+    assert min(fairness["batches_completed"]) >= 1

@@ -116,7 +116,9 @@ def test_long_unique_texts_stay_within_the_byte_bounds(
 def launch_on_read_only_folder(tmp_path: Path, model: Path, folder: Path) -> Server:
     """uvicorn with its cache folder read-only: a read-only bind mount in a mount namespace
     of its own when run as root (root writes through permissions), else mode 0555."""
-    folder.mkdir()
+    # a store that exists (joblib opens it without complaint) and cannot take a new entry:
+    # every write fails, each with joblib's own warning naming the entry
+    (folder / "joblib" / "newsapi" / "predictions").mkdir(parents=True)
     (folder / "stale").write_text("an entry left from before")
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "newsapi.app:app", "--host", "127.0.0.1",
