@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 SOAK_SECONDS ?= 60
 ATTACK_SECONDS ?= 60
 
-.PHONY: install lock serve train compare lab notebooks test lint soak attack bench bench-smoke tools clean sweep bench-sweep
+.PHONY: install lock serve train compare lab notebooks test test-slow lint soak attack bench bench-smoke tools clean sweep bench-sweep
 
 install: $(STAMP)
 
@@ -100,7 +100,12 @@ lint: $(STAMP)
 ## writes its model into build/, not over yours)
 test: $(STAMP) tools lint
 	rm -rf build/nbval && mkdir -p build/nbval && cp -r notebooks build/nbval/
-	$(BIN)/pytest tests build/nbval/notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(PYTEST_ARGS)
+	$(BIN)/pytest tests build/nbval/notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
+	  -m "not slow" --durations=15 $(PYTEST_ARGS)
+
+## test-slow: the long variants that make test leaves out (marker `slow`)
+test-slow: $(STAMP) tools
+	$(BIN)/pytest tests -m slow $(PYTEST_ARGS)
 
 ## soak: the 60 s load test (make test runs a 10 s version)
 soak: $(STAMP) tools

@@ -16,6 +16,7 @@ from tests.test_data import write_csv
 
 
 @pytest.mark.dask
+@pytest.mark.slow  # three fixed searches and a Dask cluster; `make bench-sweep` runs it whole
 def test_bench_sweep_smoke(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "own.csv", overlapping_sentences())
     done = subprocess.run(

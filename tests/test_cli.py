@@ -277,7 +277,11 @@ def staged(root: Path) -> list[Path]:
 
 @pytest.mark.parametrize(
     "when",
-    ["during 01_train", "during 02_evaluate", "after the entry landed"],
+    [
+        pytest.param("during 01_train", marks=pytest.mark.slow),
+        "during 02_evaluate",
+        pytest.param("after the entry landed", marks=pytest.mark.slow),
+    ],
 )
 def test_a_killed_training_run_leaves_no_entry_or_a_complete_one(
     running_train: tuple[Path, subprocess.Popen[str]], when: str
