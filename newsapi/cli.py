@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from newsapi.errors import NewsapiError
-from newsapi.params import TrainingParameters
+from newsapi.params import TrainingParameters, check_names, read_values
 from newsapi.store import ModelStore, StoredModel
 
 RELOAD_HINT = (
@@ -62,40 +62,52 @@ def open_store(artifacts: Path) -> ModelStore:
     return ModelStore(artifacts)
 
 
+def run_options(
+    parameter_help: str, *, promote: bool, promote_help: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options of a command that runs notebooks: ``-p``, ``-y``, ``--promote``,
+    ``--data-home``, ``--notebooks`` and ``--artifacts``."""
+    options: list[Any] = [
+        click.option(
+            "-p", "--parameter", "parameter", nargs=2, multiple=True, metavar="NAME VALUE",
+            help=parameter_help,
+        ),
+        click.option(
+            "-y", "--yaml", "yaml_text", multiple=True, metavar="YAML",
+            help="parameters as a YAML mapping",
+        ),
+        click.option(
+            "--promote/--no-promote", default=promote, show_default=True, help=promote_help
+        ),
+        click.option(
+            "--data-home", type=click.Path(path_type=Path), default=None,
+            help="folder of scikit-learn's corpus cache "
+            "(default: NEWSAPI_DATA_HOME, then SCIKIT_LEARN_DATA)",
+        ),
+        click.option(
+            "--notebooks", type=click.Path(path_type=Path), default=None,
+            envvar="NEWSAPI_NOTEBOOKS_DIR", help="the project's notebooks folder",
+        ),
+        artifacts_option,
+    ]  # fmt: skip
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
 # training ------------------------------------------------------------------------------------
 
 
 @app.command()
-@click.option(
-    "-p",
-    "--parameter",
-    "parameter",
-    nargs=2,
-    multiple=True,
-    metavar="NAME VALUE",
-    help="a training parameter; VALUE is read as YAML (1e-2, true, null, [a, b])",
+@run_options(
+    "a training parameter; VALUE is read as YAML (1e-2, true, null, [a, b])",
+    promote=True,
+    promote_help="serve the new model when done",
 )
-@click.option(
-    "-y", "--yaml", "yaml_text", multiple=True, metavar="YAML", help="parameters as a YAML mapping"
-)
-@click.option(
-    "--promote/--no-promote", default=True, show_default=True, help="serve the new model when done"
-)
-@click.option(
-    "--data-home",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="folder of scikit-learn's corpus cache "
-    "(default: NEWSAPI_DATA_HOME, then SCIKIT_LEARN_DATA)",
-)
-@click.option(
-    "--notebooks",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="NEWSAPI_NOTEBOOKS_DIR",
-    help="the project's notebooks folder",
-)
-@artifacts_option
 def train(
     parameter: tuple[tuple[str, str], ...],
     yaml_text: tuple[str, ...],
@@ -108,7 +120,9 @@ def train(
     promote it (unless --no-promote) and refresh index.html."""
     from newsapi.notebook_runs import TrainingRun
 
-    params = TrainingParameters.build(parse_parameters(list(parameter), list(yaml_text)))
+    values = read_values(parameter, yaml_text)
+    check_names(values)
+    params = TrainingParameters.build(values)
     store = open_store(artifacts)
     run = TrainingRun(store, params, notebooks=notebooks, data_home=data_home)
     entry, reused = run.execute()
@@ -128,30 +142,6 @@ def train(
         click.echo(f"model {entry.version} is now promoted{was}; {RELOAD_HINT}")
     else:
         click.echo(f"model {entry.version} kept as a candidate; `newsapi promote {entry.version}`")
-
-
-def parse_parameters(pairs: list[tuple[str, str]], yaml_texts: list[str]) -> dict[str, Any]:
-    """``-y`` mappings then ``-p`` pairs, later ones winning; values are read as YAML."""
-    import yaml
-
-    from newsapi.params import ParameterError, check_names
-
-    values: dict[str, Any] = {}
-    for text in yaml_texts:
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ParameterError(f"-y {text!r} is not YAML ({exc.__class__.__name__})") from None
-        if not isinstance(loaded, dict):
-            raise ParameterError(f"-y {text!r} must be a mapping such as 'alpha: 0.1'")
-        values.update(loaded)
-    for name, raw in pairs:
-        try:
-            values[name] = yaml.safe_load(raw) if raw.strip() else raw
-        except yaml.YAMLError:
-            values[name] = raw
-    check_names(values)
-    return values
 
 
 # the store -----------------------------------------------------------------------------------
@@ -378,37 +368,12 @@ def main() -> None:
 
 
 @app.command()
-@click.option(
-    "-p",
-    "--parameter",
-    "parameter",
-    nargs=2,
-    multiple=True,
-    metavar="NAME VALUE",
-    help="a sweep parameter (grid, search, n_iter, cv, scoring, n_jobs, dask_scheduler) or a "
+@run_options(
+    "a sweep parameter (grid, search, n_iter, cv, scoring, n_jobs, dask_scheduler) or a "
     "fixed data parameter; VALUE is read as YAML, e.g. -p grid '{alpha: [0.01, 0.1]}'",
+    promote=False,
+    promote_help="serve the winner when done",
 )
-@click.option(
-    "-y", "--yaml", "yaml_text", multiple=True, metavar="YAML", help="parameters as a YAML mapping"
-)
-@click.option(
-    "--promote/--no-promote", default=False, show_default=True, help="serve the winner when done"
-)
-@click.option(
-    "--data-home",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="folder of scikit-learn's corpus cache "
-    "(default: NEWSAPI_DATA_HOME, then SCIKIT_LEARN_DATA)",
-)
-@click.option(
-    "--notebooks",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="NEWSAPI_NOTEBOOKS_DIR",
-    help="the project's notebooks folder",
-)
-@artifacts_option
 def sweep(
     parameter: tuple[tuple[str, str], ...],
     yaml_text: tuple[str, ...],

@@ -165,6 +165,28 @@ def check_names(names: Iterable[str], extra: Iterable[str] = ()) -> None:
             raise ParameterError(f"{name}: unknown parameter{hint}")
 
 
+def read_values(pairs: Iterable[tuple[str, str]], yaml_texts: Iterable[str]) -> dict[str, Any]:
+    """Command-line values: ``-y`` mappings then ``-p NAME VALUE`` pairs, later ones winning;
+    every value is read as YAML (``1e-2``, ``true``, ``null``, ``[a, b]``), text stays text."""
+    import yaml
+
+    values: dict[str, Any] = {}
+    for text in yaml_texts:
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ParameterError(f"-y {text!r} is not YAML ({exc.__class__.__name__})") from None
+        if not isinstance(loaded, dict):
+            raise ParameterError(f"-y {text!r} must be a mapping such as 'alpha: 0.1'")
+        values.update(loaded)
+    for name, raw in pairs:
+        try:
+            values[name] = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            values[name] = raw
+    return values
+
+
 def describe(exc: ValidationError) -> str:
     """One line per problem, each starting with the parameter's name."""
     lines = []

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from newsapi.errors import NewsapiError
 from newsapi.notebook_runs import _absolute_dataset, execute, export_html, notebooks_dir
 from newsapi.params import ParameterError
+from newsapi.params import read_values as read_command_values
 from newsapi.store import INCOMING, ModelStore, StoredModel
 from newsapi.sweep_report import shown_value
 from newsapi.sweep_spec import SPEC_NAMES, SweepSpec
@@ -33,21 +32,8 @@ COMMAND_OWNED = ("artifact_dir", "data_home", "store_best", "promote", "baseline
 
 
 def read_values(pairs: list[tuple[str, str]], yaml_texts: list[str]) -> dict[str, Any]:
-    """``-y`` mappings then ``-p`` pairs, later ones winning; values are read as YAML."""
-    values: dict[str, Any] = {}
-    for text in yaml_texts:
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ParameterError(f"-y {text!r} is not YAML ({exc.__class__.__name__})") from None
-        if not isinstance(loaded, dict):
-            raise ParameterError(f"-y {text!r} must be a mapping such as 'cv: 5'")
-        values.update(loaded)
-    for name, raw in pairs:
-        try:
-            values[name] = yaml.safe_load(raw) if raw.strip() else raw
-        except yaml.YAMLError:
-            values[name] = raw
+    """``-y`` mappings then ``-p`` pairs (read as YAML), refusing what the command sets itself."""
+    values = read_command_values(pairs, yaml_texts)
     for name in values:
         if name in COMMAND_OWNED:
             raise ParameterError(
