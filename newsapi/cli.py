@@ -405,9 +405,9 @@ def sweep(
     version = result.entry.version
     where = result.entry.path / "notebooks" / "03_sweep.html"
     reused = " (already stored by an earlier run; this sweep's notebook is filed beside it)"
-    click.echo(f"{result.summary()}{reused if result.reused else ''}; report: {where}")
     if promote:
         was = f" (was {previous})" if previous and previous != version else ""
-        click.echo(f"model {version} is now promoted{was}; {RELOAD_HINT}")
+        then = f"model {version} is now promoted{was}; {RELOAD_HINT}"
     else:
-        click.echo(f"kept as a candidate: `newsapi promote {version}` serves it")
+        then = f"promote it with `newsapi promote {version}`"
+    click.echo(f"{result.summary()}{reused if result.reused else ''}; report: {where}; {then}")
