@@ -385,23 +385,21 @@ def sweep(
     """Check the sweep, cross-validate its grid in 03_sweep with papermill, store the winner
     with the executed notebook, promote it (with --promote) and refresh index.html."""
     from newsapi.notebook_runs import refresh_index
-    from newsapi.sweep_run import SweepRun, read_values
+    from newsapi.sweep_run import SweepRun
+    from newsapi.sweep_run import read_values as read_sweep_values
 
-    try:
-        store = open_store(artifacts)
-        run = SweepRun(
-            store,
-            read_values(list(parameter), list(yaml_text)),
-            notebooks=notebooks,
-            data_home=data_home,
-        )
-        result = run.execute()
-        previous = store.served_version()
-        if promote:
-            store.promote(result.entry.version)
-        refresh_index(store, run.notebooks, progress=True)
-    except NewsapiError as exc:
-        raise fail(str(exc)) from None
+    store = open_store(artifacts)
+    run = SweepRun(
+        store,
+        read_sweep_values(list(parameter), list(yaml_text)),
+        notebooks=notebooks,
+        data_home=data_home,
+    )
+    result = run.execute()
+    previous = store.served_version()
+    if promote:
+        store.promote(result.entry.version)
+    refresh_index(store, run.notebooks, progress=True)
     version = result.entry.version
     where = result.entry.path / "notebooks" / "03_sweep.html"
     reused = " (already stored by an earlier run; this sweep's notebook is filed beside it)"
