@@ -153,6 +153,7 @@ def app_specs(model: Path) -> dict[str, AppSpec]:
             Probe("GET", "/readyz"),
             {"NEWSAPI_CACHE_DIR": "{tmp}/cache", "NEWSAPI_MODEL_PATH": str(model)},
             batch=True,
+            args=("--http", "newsapi.connections:HeaderTimeoutProtocol"),
         ),
         "floor": AppSpec("floor", "bench.floor_app:app", Probe("POST", "/prediction", probe_text)),
         "seed": AppSpec(

@@ -54,6 +54,8 @@ class AppSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     # whether it serves POST /predictions (the reference apps do not)
     batch: bool = False
+    # more uvicorn options (newsapi: the HTTP protocol `newsapi serve` uses)
+    args: tuple[str, ...] = ()
 
 
 def free_port() -> int:
@@ -205,7 +207,7 @@ class Server:
         command = [
             sys.executable, "-m", "uvicorn", self.app.target,
             "--host", HOST, "--port", str(self.port), "--workers", str(self.workers),
-            "--no-access-log", "--log-level", "warning",
+            "--no-access-log", "--log-level", "warning", *self.app.args,
         ]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.started_at = time.perf_counter()

@@ -28,6 +28,7 @@ from newsapi.exchange import (
     INTERNAL_ERROR,
     Answer,
     ApiError,
+    BodyBudget,
     ClientDisconnect,
     render_error,
     validation_errors,
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.classifier = None
+    app.state.body_budget = BodyBudget(settings.body_buffer_bytes, metrics.body_bytes_held)
     prediction_input, predictions_input = request_models(
         settings.max_text_length, settings.max_batch_size
     )

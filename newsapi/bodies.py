@@ -38,6 +38,7 @@ class JsonBodyRoute(APIRoute):
                 request.headers.get("content-length"),
                 settings.max_body_bytes,
                 settings.body_timeout,
+                request.app.state.body_budget,
             )
             # Starlette's Request keeps what it has read in these two attributes (FastAPI's
             # documented custom-request recipe sets `_body` the same way): FastAPI reads the

@@ -331,6 +331,7 @@ def serve(
         timeout_graceful_shutdown=graceful_timeout,
         timeout_keep_alive=keep_alive_timeout,
         limit_concurrency=limit_concurrency,
+        http="newsapi.connections:HeaderTimeoutProtocol",  # 408 for headers that never end
         # uvicorn restarts a worker that is not ready within this time; its default (5 s) is
         # shorter than importing the stack and loading a model on a busy 2-core machine,
         # which made workers restart in a loop

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
+from prometheus_client import Gauge
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
@@ -28,7 +29,7 @@ from newsapi.service import Classifier
 log = logging.getLogger("newsapi")
 
 T = TypeVar("T")
-Headers = list[tuple[bytes, bytes]]
+Headers = Sequence[tuple[bytes, bytes]]
 JSON_TYPE = b"application/json"
 JSON_HEADER = (b"content-type", JSON_TYPE)
 CLOSE_HEADER = (b"connection", b"close")
@@ -43,10 +44,13 @@ class ApiError(Exception):
     """A request the service refuses: a status and a detail (a message, or the list of
     validation errors of a 422). Each protocol renders it in its own body shape."""
 
-    def __init__(self, status: int, detail: str | list[dict[str, Any]]) -> None:
+    def __init__(
+        self, status: int, detail: str | list[dict[str, Any]], headers: Headers = ()
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.headers = headers
 
     @property
     def message(self) -> str:
@@ -86,11 +90,46 @@ def too_large(limit: int) -> ApiError:
     return ApiError(413, f"the request body is larger than {limit} bytes (NEWSAPI_MAX_BODY_BYTES)")
 
 
+class BodyBudget:
+    """The bytes of unfinished request bodies one worker holds at once, and their limit.
+
+    A body that arrives whole in its first message is never unfinished and costs nothing
+    here; one that comes in pieces holds its bytes from its first piece until it is
+    complete or refused. A piece that would pass the limit refuses its body with 503 and
+    ``Retry-After``, so a crowd of clients trickling large bodies cannot hold more than the
+    limit (``NEWSAPI_BODY_BUFFER_BYTES``), and requests with small bodies go on."""
+
+    def __init__(self, limit: int, gauge: Gauge) -> None:
+        self.limit = limit
+        self.held = 0
+        self.gauge = gauge  # newsapi_request_body_bytes_held
+
+    def take(self, size: int) -> None:
+        if self.held + size > self.limit:
+            raise ApiError(
+                503,
+                f"too many request bodies are arriving at once (more than {self.limit} bytes, "
+                "NEWSAPI_BODY_BUFFER_BYTES); retry shortly",
+                [(b"retry-after", b"1"), CLOSE_HEADER],
+            )
+        self.held += size
+        self.gauge.set(self.held)
+
+    def give(self, size: int) -> None:
+        self.held -= size
+        self.gauge.set(self.held)
+
+
 async def read_body(
-    receive: Receive, declared_length: str | bytes | None, limit: int, timeout: float
+    receive: Receive,
+    declared_length: str | bytes | None,
+    limit: int,
+    timeout: float,
+    budget: BodyBudget,
 ) -> bytes:
     """The whole body, refused with 413 past ``limit`` bytes (declared or streamed, read no
-    further) and with 408 when it has not all arrived within ``timeout`` seconds.
+    further), with 408 when it has not all arrived within ``timeout`` seconds, and with 503
+    when its pieces would pass the worker's ``budget``.
     Raises :class:`ClientDisconnect` when the client goes away first."""
     if declared_length is not None and int(declared_length) > limit:
         raise too_large(limit)
@@ -104,22 +143,33 @@ async def read_body(
                 if len(body) > limit:
                     raise too_large(limit)
                 return body
-            chunks, size = [body], len(body)
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    raise ClientDisconnect
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(limit)
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
+            return await _read_pieces(receive, body, limit, budget)
     except TimeoutError:
         raise ApiError(
             408, f"the request body did not arrive within {timeout:g} s (NEWSAPI_BODY_TIMEOUT)"
         ) from None
+
+
+async def _read_pieces(receive: Receive, first: bytes, limit: int, budget: BodyBudget) -> bytes:
+    """The rest of a body that comes in several messages, its bytes held in ``budget``."""
+    chunks: list[bytes] = []
+    size = 0
+    chunk, more = first, True
+    try:
+        while True:
+            if size + len(chunk) > limit:
+                raise too_large(limit)
+            budget.take(len(chunk))
+            size += len(chunk)
+            chunks.append(chunk)
+            if not more:
+                return b"".join(chunks)
+            message = await receive()
+            if message["type"] != "http.request":
+                raise ClientDisconnect
+            chunk, more = message.get("body", b""), message.get("more_body", False)
+    finally:
+        budget.give(size)
 
 
 def decode(body: bytes, adapter: TypeAdapter[T]) -> T:
@@ -196,9 +246,11 @@ def unexpected(path: str, exc: BaseException) -> ApiError:
     return ApiError(500, INTERNAL_ERROR)
 
 
-def error_headers(status: int) -> Headers:
-    """A body refused before it was read to the end cannot keep the connection."""
-    return [JSON_HEADER, CLOSE_HEADER] if status in (408, 413) else [JSON_HEADER]
+def error_headers(error: ApiError) -> Headers:
+    """JSON, the error's own headers; a body refused before it was read to the end cannot
+    keep the connection."""
+    closing = [CLOSE_HEADER] if error.status in (408, 413) else []
+    return [JSON_HEADER, *closing, *error.headers]
 
 
 def render_error(path: str, error: ApiError) -> tuple[int, bytes, Headers]:
@@ -207,5 +259,5 @@ def render_error(path: str, error: ApiError) -> tuple[int, bytes, Headers]:
     FastAPI's ``{"detail": ...}``."""
     if path == "/v2" or path.startswith("/v2/"):
         status = 400 if error.status == 422 else error.status
-        return status, orjson.dumps({"error": error.message}), error_headers(status)
-    return error.status, orjson.dumps({"detail": error.detail}), error_headers(error.status)
+        return status, orjson.dumps({"error": error.message}), error_headers(error)
+    return error.status, orjson.dumps({"detail": error.detail}), error_headers(error)

@@ -13,6 +13,7 @@ answered.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,10 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsapi.exchange import (
+    CLOSE_HEADER,
     Answer,
     ApiError,
+    BodyBudget,
     ClientDisconnect,
     Headers,
     check_content_type,
@@ -59,6 +62,7 @@ class FastLane:
         self.endpoints = endpoints
         self.limit = settings.max_body_bytes
         self.timeout = settings.body_timeout
+        self.budget: BodyBudget = state.body_budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,6 +77,8 @@ class FastLane:
             status, content, headers = await self._answer(endpoint, scope, receive)
         except ClientDisconnect:
             return  # nobody to answer (counted as 499)
+        except asyncio.CancelledError:
+            status, content, headers = stopped(scope["path"])
         await send(
             {
                 "type": "http.response.start",
@@ -94,7 +100,7 @@ class FastLane:
         try:
             classifier = loaded(self.state.classifier)
             check_content_type(content_type)
-            body = await read_body(receive, length, self.limit, self.timeout)
+            body = await read_body(receive, length, self.limit, self.timeout, self.budget)
             answer = await endpoint.handle(classifier, decode(body, endpoint.adapter))
         except ApiError as error:
             return render_error(scope["path"], error)
@@ -126,3 +132,24 @@ class FastLane:
                 await send({"type": "http.response.start", "status": status,
                             "headers": headers})  # fmt: skip
                 await send({"type": "http.response.body", "body": content})
+        except asyncio.CancelledError:
+            if not started:
+                status, content, headers = stopped(scope["path"])
+                await send({"type": "http.response.start", "status": status,
+                            "headers": headers})  # fmt: skip
+                await send({"type": "http.response.body", "body": content})
+
+
+def stopped(path: str) -> tuple[int, bytes, Headers]:
+    """The answer to a request still running when the server gives up waiting for it.
+
+    uvicorn cancels the requests left after its graceful-shutdown timeout, and logs the
+    traceback of each one that ends with the cancellation. Those requests (typically clients
+    still trickling a body) get a 503 instead, and the server's one line ("Cancel N running
+    task(s)") says what happened; the cancellation is taken back, since this task ends here.
+    """
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+    error = ApiError(503, "the server is shutting down", [CLOSE_HEADER])
+    return render_error(path, error)

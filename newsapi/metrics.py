@@ -90,6 +90,13 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self.body_bytes_held = Gauge(
+            "newsapi_request_body_bytes_held",
+            "bytes of request bodies still arriving in pieces, held at once "
+            "(at most NEWSAPI_BODY_BUFFER_BYTES per worker)",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.reloads = Counter(
             "newsapi_model_reloads", "model reload attempts by outcome", ["outcome"], registry=r
         )

@@ -86,6 +86,20 @@ class Settings(BaseSettings):
     body_timeout: float = Field(
         30.0, gt=0, description="seconds a client has to send a whole request body; then 408"
     )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds a client has to send a request's headers, from its first byte "
+        "(from connecting, for the first request); then 408 and the connection closes "
+        "(newsapi serve's HTTP protocol, newsapi.connections)",
+    )
+    body_buffer_bytes: int = Field(
+        64 * 2**20,
+        gt=0,
+        description="most bytes of request bodies still arriving that one worker holds at "
+        "once (bodies that arrive in one piece of at most 64 KiB are not counted); a body "
+        "that would pass it gets 503 with Retry-After",
+    )
 
     # micro-batching of concurrent /prediction calls
     batch_window_ms: float = Field(

@@ -223,7 +223,8 @@ def launch(
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "newsapi.app:app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--no-access-log",
-         "--timeout-worker-healthcheck", "60"],
+         "--timeout-worker-healthcheck", "60",
+         "--http", "newsapi.connections:HeaderTimeoutProtocol"],
         cwd=ROOT, env=full_env, stdout=handle, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     return Server(process, f"http://127.0.0.1:{port}", log_path, env)

@@ -1,0 +1,88 @@
+"""uvicorn's HTTP protocol with a time limit on receiving a request's headers.
+
+uvicorn bounds an idle keep-alive connection (``--timeout-keep-alive``) but not a client that
+opens a connection and sends its headers a byte at a time: that connection, and the memory
+uvicorn keeps for it, lasts as long as the client likes. This protocol (``newsapi serve``
+uses it; ``uvicorn --http newsapi.connections:HeaderTimeoutProtocol`` for plain uvicorn)
+answers 408 and closes the connection when a request's headers have not all arrived within
+``NEWSAPI_HEADER_TIMEOUT`` seconds of its first byte (of the connection, for the first
+request). The body has its own limit (``NEWSAPI_BODY_TIMEOUT``, :mod:`newsapi.exchange`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from newsapi.settings import get_settings
+
+
+def timeout_response(seconds: float) -> bytes:
+    """The whole 408 answer, as bytes: the service's JSON error shape, connection closed."""
+    body = orjson.dumps(
+        {"detail": f"the request headers did not arrive within {seconds:g} s "
+                   "(NEWSAPI_HEADER_TIMEOUT)"}
+    )  # fmt: skip
+    return b"".join(
+        [
+            b"HTTP/1.1 408 Request Timeout\r\n",
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+    )
+
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """:class:`HttpToolsProtocol` that gives each request's headers a deadline."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, object],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.header_timeout = get_settings().header_timeout
+        self.header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.header_timer is None:
+            self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def _arm(self) -> None:
+        self.header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _disarm(self) -> None:
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def _headers_late(self) -> None:
+        self.header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._arm()  # a pipelined request waits behind an answer still being sent
+            return
+        self.transport.write(timeout_response(self.header_timeout))
+        self.transport.close()
