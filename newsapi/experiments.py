@@ -37,8 +37,10 @@ def header_artefacts(
     n: int = 10,
 ) -> dict[str, list[str]] | None:
     """Top terms that come from headers, signatures or quotes (20 newsgroups with some of them
-    kept), measured against the same posts stripped by scikit-learn; None when not applicable."""
-    if params.dataset != NEWSGROUPS or set(params.remove) >= set(REMOVABLE_PARTS):
+    kept), measured against the same posts stripped by scikit-learn; None when not applicable
+    (another corpus, whatever ``params`` say, or every removable part already removed)."""
+    from_newsgroups = corpus.description.get("source") == NEWSGROUPS
+    if not from_newsgroups or set(params.remove) >= set(REMOVABLE_PARTS):
         return None
     stripped = load_newsgroups(params.categories, REMOVABLE_PARTS, data_home, params.random_state)
     terms = top_terms(pipeline, corpus.target_names, n)

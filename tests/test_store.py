@@ -47,6 +47,8 @@ def test_round_trip_entry_is_complete_and_loads_like_the_book(tmp_path: Path) ->
     assert artifact.manifest["parameters"] == TINY.replace(alpha=0.5).model_dump()
     assert store.entries() == [entry]
     assert store.get(entry.version) == entry
+    # header artefacts are measured against stripped newsgroups posts: not for other corpora
+    assert entry.manifest["artefact_terms"] is None
     assert [p.name for p in store.models.iterdir() if p.name.startswith(".incoming")] == []
 
 
