@@ -124,7 +124,7 @@ def parse_args(argv: list[str] | None) -> Settings:
     smoke = bool(args.smoke)
     settings = Settings(
         smoke=smoke,
-        duration=args.duration or (2 if smoke else 8),
+        duration=args.duration or (1 if smoke else 8),
         warmup=args.warmup if args.warmup is not None else (0 if smoke else 2),
         connections=args.connections or ([1, 4] if smoke else [1, 32, 128]),
         workers=args.workers or ([1] if smoke else [1, 2]),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from newsapi.cache.disk import ENTRY_DISK_BYTES, DiskTier
-from newsapi.cache.keys import entry_key
+from newsapi.cache.keys import entry_key, entry_keys
 from newsapi.metrics import Metrics
 from tests.conftest import folder_bytes
 from tests.helpers import disk_usage
@@ -13,6 +14,21 @@ from tests.helpers import disk_usage
 
 def entries(folder: Path) -> list[Path]:
     return list(folder.rglob("output.pkl"))
+
+
+def test_keys_are_blake2b_of_the_text_keyed_by_the_model_version() -> None:
+    """The definition the disk tier's existing entries rely on, for every way to compute it."""
+    texts = ["rocket orbit", "", "caf\u00e9 \U0001f680", "lone \ud800 surrogate", "x" * 100_000]
+    for version in ("f9da8b499c72", "v" * 80):  # versions longer than a BLAKE2b key too
+        raw = version.encode()
+        key = raw if len(raw) <= 64 else hashlib.blake2b(raw).digest()
+        expected = [
+            hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16, key=key).digest()
+            for t in texts
+        ]
+        assert [entry_key(version, t) for t in texts] == expected
+        assert entry_keys(version, texts) == expected
+    assert entry_key("a", "text") != entry_key("b", "text")
 
 
 def test_round_trip_and_size_limit(tmp_path: Path) -> None:
