@@ -21,6 +21,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsapi import __version__, v2
+from newsapi.activity import Activity
 from newsapi.answers import classify_many, classify_one
 from newsapi.docs import install_docs
 from newsapi.errors import NewsapiError
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        classifier = Classifier(settings, metrics)
+        classifier = Classifier(settings, metrics, activity)
         try:
             await classifier.start()
         except NewsapiError as exc:
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.classifier = None
+    app.state.activity = activity = Activity()
     app.state.body_budget = BodyBudget(settings.body_buffer_bytes, metrics.body_bytes_held)
     prediction_input, predictions_input = request_models(
         settings.max_text_length, settings.max_batch_size

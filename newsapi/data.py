@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sklearn.datasets import fetch_20newsgroups, load_files
-from sklearn.model_selection import train_test_split
-
 from newsapi.errors import NewsapiError
 
 NEWSGROUPS = "20newsgroups"
@@ -89,6 +86,9 @@ def load_newsgroups(
                 f"categories: unknown {unknown or 'empty list'}; choose from "
                 f"{list(ALL_CATEGORIES)} or pass None for all 20"
             )
+    # imported here, not at the top: the server imports this module for its constants only
+    from sklearn.datasets import fetch_20newsgroups
+
     home = resolve_data_home(data_home)
     parts = []
     for subset in ("train", "test"):
@@ -132,6 +132,8 @@ def load_folder(
     root = Path(path)
     if not root.is_dir():
         raise DatasetError(f"dataset: folder {root} does not exist")
+    from sklearn.datasets import load_files
+
     bunch = load_files(str(root), encoding="utf-8", decode_error="replace", random_state=0)
     return _split(
         list(bunch.data),
@@ -186,6 +188,8 @@ def _split(
             f"dataset: {description['path']} has {len(names)} class(es) {names}; "
             "a classifier needs at least two"
         )
+    from sklearn.model_selection import train_test_split
+
     x_train, x_test, y_train, y_test = train_test_split(
         texts, labels, test_size=test_size, random_state=random_state, stratify=labels
     )

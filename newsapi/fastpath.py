@@ -22,6 +22,7 @@ from pydantic import TypeAdapter
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from newsapi.activity import Activity
 from newsapi.exchange import (
     CLOSE_HEADER,
     Answer,
@@ -63,11 +64,20 @@ class FastLane:
         self.limit = settings.max_body_bytes
         self.timeout = settings.body_timeout
         self.budget: BodyBudget = state.body_budget
+        self.activity: Activity = state.activity
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        activity = self.activity
+        activity.begin()
+        try:
+            await self._http(scope, receive, send)
+        finally:
+            activity.end()
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.endpoints.get(scope["path"])
         if endpoint is None or scope["method"] != "POST" or scope["query_string"]:
             await self._behind(scope, receive, send)

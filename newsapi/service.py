@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 import sklearn
 
+from newsapi.activity import Activity
 from newsapi.artifacts import FIX, Artifact, ArtifactError, load_artifact
 from newsapi.batching import MicroBatcher, ModelLane
 from newsapi.cache import PredictionCache, entry_key, entry_keys
@@ -91,9 +92,14 @@ class Predictions:
 class Classifier:
     """Everything the routes need to classify texts; built and started in the app's lifespan."""
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, activity: Activity | None = None
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
+        # requests in flight, counted by the app's request layer: the disk writer waits for
+        # none (without an app, nobody counts and the writer never waits)
+        self.activity = activity or Activity()
         self.artifact: Artifact | None = None
         #: why the served model is not simply the promoted pair (set at start), else None
         self.fallback: str | None = None
@@ -164,7 +170,12 @@ class Classifier:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(self.cache.memory.clear)
 
-        self.cache.start(on_foreign_clear=forget_memory)
+        quiet = self.settings.cache_write_quiet_ms / 1000
+        self.cache.start(
+            on_foreign_clear=forget_memory,
+            quiet=self.activity.quiet_for if quiet else None,
+            quiet_seconds=quiet,
+        )
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.cache.stop)

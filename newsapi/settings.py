@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="largest share of one core the disk-cache writer may use; "
         "entries it cannot keep up with are dropped (counted), never waited for",
     )
+    cache_write_quiet_ms: float = Field(
+        5.0,
+        ge=0,
+        description="the disk-cache writer writes only after the worker has had no request "
+        "in flight for this long, so that it never takes the GIL from a request; 0: it "
+        "writes while requests run too (within its write budget)",
+    )
     memory_cache_size: int = Field(100_000, ge=0, description="in-process LRU entries")
     disk_read_max_batch: int = Field(
         8,

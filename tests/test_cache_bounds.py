@@ -21,7 +21,7 @@ import pytest
 
 from newsapi.artifacts import Artifact
 from newsapi.cache.disk import ENTRY_DISK_BYTES
-from tests.conftest import ROOT, Server, free_port, metric, wait_ready
+from tests.conftest import ROOT, Server, free_port, metric, wait_for, wait_ready
 from tests.helpers import disk_usage
 
 pytestmark = pytest.mark.server
@@ -71,7 +71,7 @@ def test_long_unique_texts_stay_within_the_byte_bounds(
     # counted as four times the body limit
     bound = started + memory + queue + 2 * 4 * body
     cache = tmp_path / "cache"
-    stop = threading.Event()
+    stop, sampled = threading.Event(), threading.Event()
     samples: list[tuple[int, int]] = []
     statuses: list[int] = []
     counter = itertools.count()
@@ -84,18 +84,28 @@ def test_long_unique_texts_stay_within_the_byte_bounds(
                 statuses.append(response.status_code)
 
     def sample() -> None:
-        while not stop.is_set():
+        while not sampled.is_set():
             samples.append((rss_bytes(pid), disk_usage(cache)))
             time.sleep(0.1)
 
+    def settled() -> bool:  # every answer written or dropped (the writer waits for quiet)
+        text = httpx.get(f"{server.url}/metrics").text
+        handled = metric(text, "newsapi_cache_disk_writes_total") + metric(
+            text, "newsapi_cache_disk_writes_dropped_total"
+        )
+        return handled >= len(statuses)
+
     threads = [threading.Thread(target=attack, args=(seed,)) for seed in (1, 2)]
-    threads.append(threading.Thread(target=sample))
-    for thread in threads:
+    sampler = threading.Thread(target=sample)
+    for thread in [*threads, sampler]:
         thread.start()
     time.sleep(seconds)
     stop.set()
     for thread in threads:
         thread.join()
+    wait_for(settled, timeout=60, what="the writer to drain its queue")  # still sampling
+    sampled.set()
+    sampler.join()
     peak_rss = max(rss for rss, _ in samples)
     peak_disk = max(size for _, size in samples)
     text = httpx.get(f"{server.url}/metrics").text

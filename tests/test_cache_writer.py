@@ -7,6 +7,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from newsapi.activity import Activity
 from newsapi.cache.disk import ENTRY_DISK_BYTES, DiskTier, Entry
 from newsapi.cache.keys import entry_key
 from newsapi.cache.signals import ClearSignal
@@ -86,3 +87,28 @@ def test_the_folder_stays_near_its_limit_between_timed_trims(tmp_path: Path) -> 
     assert len(sizes) > 10
     assert max(sizes) <= 1.25 * limit, max(sizes)
     assert disk_usage(folder) <= 1.25 * limit
+
+
+def test_the_writer_waits_while_a_request_is_in_flight(tmp_path: Path) -> None:
+    """A write never takes the GIL from a request: answers wait in the queue while the
+    worker has requests in flight, and are written once it has been quiet for a moment."""
+    metrics = Metrics()
+    writer = writer_for(tmp_path / "cache", 2**20, 2**20, metrics)
+    activity = Activity()
+
+    def written() -> float:
+        return metric(exposition(metrics), "newsapi_cache_disk_writes_total")
+
+    writer.start(quiet=activity.quiet_for, quiet_seconds=0.005)
+    try:
+        activity.begin()
+        activity.begin()  # two requests in flight
+        writer.submit(rows(16))
+        activity.end()
+        time.sleep(0.5)
+        assert written() == 0  # one still in flight: queued, not written
+        activity.end()
+        wait_for(lambda: written() == 16, what="the writes once no request is in flight")
+    finally:
+        writer.stop()
+    assert metric(exposition(metrics), "newsapi_cache_disk_writes_dropped_total") == 0

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from newsapi.artifacts import Artifact, manifest_path
 from newsapi.settings import MODEL_FILENAME
 from tests import helpers
-from tests.conftest import CLEAN_EXIT, Server, launch, train_slow, wait_for
+from tests.conftest import CLEAN_EXIT, Server, launch, metric, train_slow, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -141,6 +141,12 @@ def test_sigterm_lets_requests_in_flight_finish(
             for i in range(4)
         ]
         wait_for(marker.exists, what="a held prediction")
+
+        def all_in_flight() -> bool:  # each one looked in the memory tier: it is being served
+            scrape = httpx.get(f"{server.url}/metrics").text
+            return metric(scrape, "newsapi_cache_misses_total", tier="memory") == 4
+
+        wait_for(all_in_flight, what="all four requests in flight")
         assert server.stop() in CLEAN_EXIT
         answers = [future.result() for future in pending]
     assert [r.status_code for r in answers] == [200] * 4

@@ -56,10 +56,17 @@ class PredictionCache:
             reduce_interval=reduce_interval,
         )
 
-    def start(self, on_foreign_clear: Callable[[], None] | None = None) -> None:
+    def start(
+        self,
+        on_foreign_clear: Callable[[], None] | None = None,
+        quiet: Callable[[], float] | None = None,
+        quiet_seconds: float = 0.0,
+    ) -> None:
         """Start the writer; ``on_foreign_clear`` is called (from the writer thread) when
-        another worker clears the disk tier, so that this worker drops its memory tier too."""
-        self.writer.start(on_foreign_clear)
+        another worker clears the disk tier, so that this worker drops its memory tier too;
+        ``quiet()``: seconds the worker has had no request in flight (the writer waits until
+        it says ``quiet_seconds``)."""
+        self.writer.start(on_foreign_clear, quiet, quiet_seconds)
 
     def stop(self) -> None:
         """Stop the writer (entries still waiting are dropped and counted) and the trimmer."""

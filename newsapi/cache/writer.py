@@ -1,10 +1,13 @@
 """The disk writer: a background thread that fills the disk tier behind the responses.
 
-It may use at most ``write_budget`` of one core (it competes with the event loop for the
-GIL); what it cannot keep up with is dropped and counted, never waited for. Its queue is
-bounded in bytes, and it trims the disk tier both on a timer and whenever it has written
-a tenth of the tier's byte limit since the last trim, so the folder stays near its limit
-between trims whatever the write rate.
+It writes only once the worker has had no request in flight for a moment (5 ms by default,
+``NEWSAPI_CACHE_WRITE_QUIET_MS``; :mod:`newsapi.activity`), so that a write never takes the
+GIL from a request (the event loop, scikit-learn's tokenising and joblib's writing are all
+Python: they cannot run at once), and then uses at most ``write_budget`` of one core; under
+steady load, answers wait in the queue, and what it cannot keep up with is dropped and
+counted, never waited for. Its queue is bounded in bytes, and it trims the disk tier both on
+a timer and whenever it has written a tenth of the tier's byte limit since the last trim, so
+the folder stays near its limit between trims whatever the write rate.
 """
 
 from __future__ import annotations
@@ -57,16 +60,26 @@ class DiskWriter:
         self._written_since_trim = 0
         self._thread: threading.Thread | None = None
         self._on_foreign_clear: Callable[[], None] | None = None
+        self._quiet: Callable[[], float] | None = None
+        self._quiet_seconds = 0.0
 
     @property
     def max_bytes(self) -> int:
         """The most the entries waiting for the writer hold, in bytes."""
         return self.queue_entries * QUEUE_ENTRY_BYTES
 
-    def start(self, on_foreign_clear: Callable[[], None] | None = None) -> None:
+    def start(
+        self,
+        on_foreign_clear: Callable[[], None] | None = None,
+        quiet: Callable[[], float] | None = None,
+        quiet_seconds: float = 0.0,
+    ) -> None:
         """Start the thread; ``on_foreign_clear`` is called (from it) when another worker
-        clears the disk tier."""
+        clears the disk tier; ``quiet()`` says for how many seconds the worker has had no
+        request in flight, and the writer waits until it says ``quiet_seconds``."""
         self._on_foreign_clear = on_foreign_clear
+        self._quiet = quiet
+        self._quiet_seconds = quiet_seconds
         self._thread = threading.Thread(target=self._loop, name="cache-writer", daemon=True)
         self._thread.start()
 
@@ -130,6 +143,7 @@ class DiskWriter:
     def _write(self, entries: list[Entry]) -> None:
         epoch = self._epoch
         for start in range(0, len(entries), WRITE_SLICE):
+            self._wait_for_quiet(epoch)
             if epoch != self._epoch:  # cleared meanwhile: these answers go too
                 self.metrics.cache_writes_dropped.inc(len(entries) - start)
                 return
@@ -140,3 +154,11 @@ class DiskWriter:
                 self._written_since_trim += len(part)
             # Stay within the budget: after working t seconds, rest t * (1 / budget - 1).
             time.sleep((time.perf_counter() - began) * (1.0 / self.write_budget - 1.0))
+
+    def _wait_for_quiet(self, epoch: int) -> None:
+        """Sleep (holding no GIL) until the worker has had no request in flight for
+        ``quiet_seconds``, or the queue is cleared or stopped meanwhile."""
+        if self._quiet is None:
+            return
+        while (left := self._quiet_seconds - self._quiet()) > 0 and epoch == self._epoch:
+            time.sleep(left)
