@@ -163,7 +163,8 @@ class Classifier:
         # The model thread computes in Python (tokenising) for milliseconds at a time; the
         # event loop, which gives up the GIL at every system call, then waits up to the
         # switch interval to get it back at each turn. Python's 5 ms made single texts crawl
-        # beside large batches and put a tail on one-connection latency.
+        # beside large batches; a much shorter one costs throughput in forced switches
+        # (2 ms: see the README's "How a request is served").
         sys.setswitchinterval(self.settings.gil_switch_interval_ms / 1000)
 
         def forget_memory() -> None:

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     )
     # fair batching and latency (issue 12)
     gil_switch_interval_ms: float = Field(
-        0.5,
+        2.0,
         gt=0,
         le=5,
         description="how long a thread waits at most for the GIL while another computes "
