@@ -33,6 +33,21 @@ class ComputeFloor:
         return asdict(self)
 
 
+def batch_rate(pipeline: Any, batch_size: int, nonce: str, repeats: int = BATCH_REPEATS) -> float:
+    """Documents/s of ``pipeline.predict`` over batches of fresh messages (median batch):
+    measured again beside each ``/predictions`` run, since this machine's speed drifts from
+    minute to minute."""
+    stream = texts.messages(nonce, stream=1)
+    pipeline.predict([next(stream) for _ in range(batch_size)])  # warm-up
+    durations = []
+    for _ in range(repeats):
+        batch = [next(stream) for _ in range(batch_size)]
+        start = time.perf_counter()
+        pipeline.predict(batch)
+        durations.append(time.perf_counter() - start)
+    return batch_size / statistics.median(durations)
+
+
 def measure(pipeline: Any, batch_size: int, nonce: str) -> ComputeFloor:
     """Median over :data:`BATCH_REPEATS` batches and :data:`SINGLE_CALLS` single calls.
 

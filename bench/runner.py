@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -264,6 +265,7 @@ class Run:
         self.starts: list[report.Row] = []
         self.failures: list[str] = []
         self.compute: dict[str, Any] | None = None
+        self.pipeline: Any = None  # the model, loaded in execute()
         self.fairness: dict[str, Any] | None = None
         self.done = 0
 
@@ -291,11 +293,11 @@ class Run:
         self.compute = floor.as_dict()
         self.log(report.compute_lines(self.compute)[0])
 
+        self.pipeline = artifact.pipeline
         specs = app_specs(self.model)
         loads = scenarios(settings.batch_size)
         for workers in settings.workers:
-            for name in settings.apps:
-                self.serve(specs[name], workers, oracle, loads)
+            self.serve([specs[name] for name in settings.apps], workers, oracle, loads)
         if settings.fairness:
             self.measure_fairness(specs["newsapi"])
 
@@ -304,37 +306,57 @@ class Run:
         self.write(result, started)
         return self.exit_status()
 
-    def serve(self, app: AppSpec, workers: int, oracle: Oracle, loads: dict[str, Scenario]) -> None:
-        """Start ``app``, check it, put it under every load, stop it."""
+    def serve(
+        self, apps: list[AppSpec], workers: int, oracle: Oracle, loads: dict[str, Scenario]
+    ) -> None:
+        """Start every app (one after the other, each alone while it starts), check them,
+        then put them under each load in turn: the runs that a target compares follow each
+        other, since this machine's speed drifts from minute to minute. Stop them all."""
+        with ExitStack() as stack:
+            ready: list[tuple[Server, report.Row, list[str]]] = []
+            for app in apps:
+                mine = [name for name in self.settings.scenarios
+                        if name not in NEWSAPI_ONLY or app.batch]  # fmt: skip
+                server = self.start(stack, app, workers, oracle, len(mine))
+                if server is not None:
+                    ready.append((server, self.starts[-1], mine))
+            for name in self.settings.scenarios:
+                for connections in self.settings.connections:
+                    for server, _, mine in ready:
+                        if name in mine:
+                            self.measure(server, loads[name], connections)
+            for server, start, _ in ready:
+                start["rss_kib_after_load"] = server.rss_kib()
+
+    def start(
+        self, stack: ExitStack, app: AppSpec, workers: int, oracle: Oracle, runs: int
+    ) -> Server | None:
+        """``app`` started and checked (stopped when ``stack`` closes); None if it failed."""
         start: report.Row = {"app": app.name, "workers": workers, "ready_s": None}
         self.starts.append(start)
-        mine = [
-            loads[name] for name in self.settings.scenarios if name not in NEWSAPI_ONLY or app.batch
-        ]
         try:
-            with running(app, workers, REPO) as server:
-                start["ready_s"] = server.ready_after
-                start["all_ready_s"] = server.all_ready_after
-                start["rss_kib_after_start"] = server.rss_kib()
-                self.log(
-                    f"{app.name}, {workers} worker(s): ready after {server.ready_after:.2f} s "
-                    f"on port {server.port}"
-                )
-                problems = check_answers(server, oracle, app.batch)
-                start["answers_ok"] = not problems
-                if problems:
-                    self.failures += problems
-                    for problem in problems:
-                        self.log(f"  WRONG ANSWER {problem}")
-                    self.done += len(mine) * len(self.settings.connections)
-                    return
-                for scenario in mine:
-                    for connections in self.settings.connections:
-                        self.measure(server, scenario, connections)
-                start["rss_kib_after_load"] = server.rss_kib()
+            server = stack.enter_context(running(app, workers, REPO))
         except ServerError as exc:
             self.failures.append(str(exc).splitlines()[0])
             self.log(f"  SERVER FAILED {exc}")
+            self.done += runs * len(self.settings.connections)
+            return None
+        start["ready_s"] = server.ready_after
+        start["all_ready_s"] = server.all_ready_after
+        start["rss_kib_after_start"] = server.rss_kib()
+        self.log(
+            f"{app.name}, {workers} worker(s): ready after {server.ready_after:.2f} s "
+            f"on port {server.port}"
+        )
+        problems = check_answers(server, oracle, app.batch)
+        start["answers_ok"] = not problems
+        if problems:
+            self.failures += problems
+            for problem in problems:
+                self.log(f"  WRONG ANSWER {problem}")
+            self.done += runs * len(self.settings.connections)
+            return None
+        return server
 
     def measure(self, server: Server, scenario: Scenario, connections: int) -> None:
         """Warm up, then one measured wrk run; a row in :attr:`rows`."""
@@ -372,6 +394,10 @@ class Run:
             "server_cores_by_worker": [round(c / max(result.seconds, 1e-9), 3) for c in cpu],
             **result.as_dict(),
         }
+        if scenario.texts_per_request > 1:  # the compute floor, measured again beside it
+            row["compute_documents_per_s"] = compute.batch_rate(
+                self.pipeline, scenario.texts_per_request, texts.new_nonce()
+            )
         self.rows.append(row)
         hits = "" if result.cache_hits is None else f", {result.cache_hits} cache hits"
         self.log(
