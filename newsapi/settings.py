@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         "(sys.setswitchinterval; Python's default is 5 ms), set once at start-up",
     )
     bulk_chunk_chars: int = Field(
-        16_384,
+        8_192,
         gt=0,
         description="while single texts are waiting, a large /predictions call goes to the "
         "model in chunks of about this many characters, taking turns with them",
