@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -119,6 +120,9 @@ def test_a_crowd_trickling_large_bodies_holds_at_most_the_body_budget(
     def held() -> float:
         return metric(httpx.get(f"{server.url}/metrics").text, "newsapi_request_body_bytes_held")
 
+    def holding(bodies: int) -> bool:
+        return held() == bodies * (length - 1)
+
     def attack(sock: socket.socket) -> None:
         # blocks while the server holds it; fails when it refuses and closes
         with contextlib.suppress(OSError):
@@ -130,7 +134,7 @@ def test_a_crowd_trickling_large_bodies_holds_at_most_the_body_budget(
             sock = stack.enter_context(connect(server.url))
             threads.append(threading.Thread(target=attack, args=(sock,), daemon=True))
             threads[-1].start()
-            wait_for(lambda n=holders: held() == n * (length - 1), what=f"{holders} held")  # type: ignore[misc]
+            wait_for(partial(holding, holders), what=f"{holders} bodies held")
         # a client sends the start of a large body, then listens: refused at once
         probe = stack.enter_context(connect(server.url))
         probe.sendall(request_head(length) + b"x" * 1024)
