@@ -29,6 +29,7 @@ REPO = BENCH_DIR.parent
 MODEL = Path("artifacts") / "newsgroups_model.joblib"
 NO_MODEL = "no model in artifacts/: run 'make train' first"
 CHECK_TEXT = "computer cpu memory ram"
+SETTLE_TIMEOUT = 60.0  # the longest wait for the servers to be idle between runs
 APPS = ("newsapi", "floor", "seed")
 SCENARIOS = ("repeated", "unique", "v2", "batch")  # batch last: it leaves a backlog
 NEWSAPI_ONLY = {"batch", "v2"}  # routes the reference apps do not have
@@ -266,6 +267,7 @@ class Run:
         self.failures: list[str] = []
         self.compute: dict[str, Any] | None = None
         self.pipeline: Any = None  # the model, loaded in execute()
+        self.ready: list[Server] = []  # the servers running now (see settle)
         self.fairness: dict[str, Any] | None = None
         self.done = 0
 
@@ -320,13 +322,28 @@ class Run:
                 server = self.start(stack, app, workers, oracle, len(mine))
                 if server is not None:
                     ready.append((server, self.starts[-1], mine))
+            self.ready = [server for server, _, _ in ready]
             for name in self.settings.scenarios:
                 for connections in self.settings.connections:
                     for server, _, mine in ready:
                         if name in mine:
                             self.measure(server, loads[name], connections)
+            self.ready = []
             for server, start, _ in ready:
                 start["rss_kib_after_load"] = server.rss_kib()
+
+    def settle(self) -> None:
+        """Wait until every running server is idle (its workers under 3% of a core for a
+        second, at most :data:`SETTLE_TIMEOUT`): what a server still does after its load
+        (newsapi's disk writer catches up once the traffic pauses) must not slow the next
+        run or floor measurement."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while self.ready and time.monotonic() < deadline:
+            before = [sum(server.cpu_seconds()) for server in self.ready]
+            time.sleep(1.0)
+            after = [sum(server.cpu_seconds()) for server in self.ready]
+            if max(b - a for a, b in zip(before, after, strict=True)) < 0.03:
+                return
 
     def start(
         self, stack: ExitStack, app: AppSpec, workers: int, oracle: Oracle, runs: int
@@ -367,6 +384,7 @@ class Run:
             f"w{server.workers} c{connections:<3}"
         )
         try:
+            self.settle()
             if settings.warmup:
                 # its own nonce: the measured run's texts are new to the server too
                 run_wrk(self.wrk, server.port, scenario, connections=connections,
@@ -395,6 +413,7 @@ class Run:
             **result.as_dict(),
         }
         if scenario.texts_per_request > 1:  # the compute floor, measured again beside it
+            self.settle()
             row["compute_documents_per_s"] = compute.batch_rate(
                 self.pipeline, scenario.texts_per_request, texts.new_nonce()
             )

@@ -143,11 +143,11 @@ class FastLane:
                             "headers": headers})  # fmt: skip
                 await send({"type": "http.response.body", "body": content})
         except asyncio.CancelledError:
-            if not started:
-                status, content, headers = stopped(scope["path"])
-                await send({"type": "http.response.start", "status": status,
-                            "headers": headers})  # fmt: skip
-                await send({"type": "http.response.body", "body": content})
+            if started:  # the answer was under way: uvicorn closes the connection
+                raise
+            status, content, headers = stopped(scope["path"])
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": content})
 
 
 def stopped(path: str) -> tuple[int, bytes, Headers]:

@@ -104,8 +104,8 @@ class Settings(BaseSettings):
         64 * 2**20,
         gt=0,
         description="most bytes of request bodies still arriving that one worker holds at "
-        "once (bodies that arrive in one piece of at most 64 KiB are not counted); a body "
-        "that would pass it gets 503 with Retry-After",
+        "once (a body that arrives whole in its first message is not counted); a body that "
+        "would pass it gets 503 with Retry-After",
     )
 
     # micro-batching of concurrent /prediction calls

@@ -44,6 +44,19 @@ def read_to_end(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole response on a kept-alive connection (its headers, then Content-Length)."""
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        raw += sock.recv(65536)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    fields = (line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    length = int({name.lower(): value for name, value in fields}[b"content-length"])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def status_and_body(raw: bytes) -> tuple[int, dict[str, str], object]:
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -82,7 +95,7 @@ def test_headers_that_never_end_get_408_and_the_connection_closes(
         kept = stack.enter_context(connect(server.url))
         body = json.dumps(BOOK).encode()
         kept.sendall(request_head(len(body)) + body)
-        first = kept.recv(65536)
+        first = read_response(kept)
         kept.sendall(b"POST /prediction HTTP/1.1\r\nhost: te")
         answers = {"silent": silent, "trickling": trickling}
         refused = {name: status_and_body(read_to_end(sock)) for name, sock in answers.items()}
@@ -150,6 +163,7 @@ def test_a_crowd_trickling_large_bodies_holds_at_most_the_body_budget(
             time.sleep(0.1)
         for thread in threads[2:]:
             thread.join(30)
+            assert not thread.is_alive(), "an attacker was neither refused nor held"
         peak = max(peak, rss_bytes(pid))
         scrape = httpx.get(f"{server.url}/metrics").text
         assert held() == 2 * (length - 1)  # the two holders still hold theirs
@@ -175,6 +189,28 @@ def test_a_crowd_trickling_large_bodies_holds_at_most_the_body_budget(
     assert answer.status_code == 200
     assert len(answer.json()["categories"]) == 100
     assert "Traceback" not in server.log()
+
+
+def test_a_request_held_open_delays_the_disk_writer_but_not_answers(
+    start_server: Callable[..., Server], tiny_model: Artifact
+) -> None:
+    """The disk writer waits for a pause in the traffic (no request in flight, as the
+    request layer counts them); a client that holds a request open delays it by at most
+    LONGEST_WAIT, and answers never wait for it."""
+    server = start_server(tiny_model.path, NEWSAPI_BODY_TIMEOUT="600")
+
+    def written() -> float:
+        scrape = httpx.get(f"{server.url}/metrics").text
+        return metric(scrape, "newsapi_cache_disk_writes_total")
+
+    with connect(server.url) as holder:
+        holder.sendall(request_head(1_000) + b'{"text": ')  # in flight from now on
+        answer = httpx.post(f"{server.url}/prediction", json={"text": "a new rocket orbit"})
+        assert answer.status_code == 200
+        time.sleep(0.5)
+        assert written() == 0  # the answer waits in the queue: a request is in flight
+        # the request is still open: the writer writes after LONGEST_WAIT (5 s) all the same
+        wait_for(lambda: written() == 1, timeout=30, what="a write despite the held request")
 
 
 def test_sigterm_waits_at_most_the_graceful_timeout_for_trickling_clients(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from typing import Any
 
 DIGEST_BYTES = 16
 # BLAKE2b takes a key of at most 64 bytes; model versions are 12 hex digits
@@ -18,7 +17,7 @@ _MAX_KEY = 64
 
 
 @lru_cache(maxsize=8)
-def _keyed(model_version: str) -> Any:
+def _keyed(model_version: str) -> hashlib.blake2b:
     """BLAKE2b keyed with ``model_version``, before any text: each key starts from a copy of
     it (half the cost of keying a new hash for every text)."""
     version = model_version.encode()
@@ -32,7 +31,7 @@ def entry_key(model_version: str, text: str) -> bytes:
     digest = _keyed(model_version).copy()
     # surrogatepass: a str may hold lone surrogates; they are part of what is hashed
     digest.update(text.encode("utf-8", "surrogatepass"))
-    return bytes(digest.digest())
+    return digest.digest()
 
 
 def entry_keys(model_version: str, texts: list[str]) -> list[bytes]:

@@ -1,8 +1,9 @@
 """The disk writer: a background thread that fills the disk tier behind the responses.
 
 It writes only once the worker has had no request in flight for a moment (5 ms by default,
-``NEWSAPI_CACHE_WRITE_QUIET_MS``; :mod:`newsapi.activity`), so that a write never takes the
-GIL from a request (the event loop, scikit-learn's tokenising and joblib's writing are all
+``NEWSAPI_CACHE_WRITE_QUIET_MS``; :mod:`newsapi.activity`; at least one slice every
+:data:`LONGEST_WAIT` seconds whatever the traffic), so that its writes do not take the
+GIL from requests (the event loop, scikit-learn's tokenising and joblib's writing are all
 Python: they cannot run at once), and then uses at most ``write_budget`` of one core; under
 steady load, answers wait in the queue, and what it cannot keep up with is dropped and
 counted, never waited for. Its queue is bounded in bytes, and it trims the disk tier both on
@@ -28,6 +29,9 @@ QUEUE_ENTRY_BYTES = 160
 # Entries written in one go: short enough that the event loop never waits long for the GIL
 # (an entry's write is ~0.2-0.3 ms of mostly Python work, with system calls between).
 WRITE_SLICE = 8
+# The longest the writer waits for a pause in the traffic before it writes one slice anyway
+# (8 entries, ~2 ms of GIL time: 0.04% of a core) and looks for another worker's clear.
+LONGEST_WAIT = 5.0
 # Trim after writing this share of the byte limit (counted at ENTRY_DISK_BYTES an entry):
 # the folder stays within ~1.1x its limit between trims.
 TRIM_SHARE = 0.1
@@ -137,8 +141,7 @@ class DiskWriter:
                 self.disk.reduce()
                 self._written_since_trim = 0
                 last_trim = time.monotonic()
-            if self.signal.cleared_elsewhere() and self._on_foreign_clear is not None:
-                self._on_foreign_clear()
+            self._notice_foreign_clear()
 
     def _write(self, entries: list[Entry]) -> None:
         epoch = self._epoch
@@ -157,8 +160,19 @@ class DiskWriter:
 
     def _wait_for_quiet(self, epoch: int) -> None:
         """Sleep (holding no GIL) until the worker has had no request in flight for
-        ``quiet_seconds``, or the queue is cleared or stopped meanwhile."""
+        ``quiet_seconds``, or the queue is cleared or stopped meanwhile, or
+        :data:`LONGEST_WAIT` has passed: traffic that never pauses (or a client that holds
+        a request open) delays the disk tier, it does not stop it, nor another worker's
+        clear from reaching this one."""
         if self._quiet is None:
             return
+        deadline = time.monotonic() + LONGEST_WAIT
         while (left := self._quiet_seconds - self._quiet()) > 0 and epoch == self._epoch:
+            if time.monotonic() >= deadline:
+                self._notice_foreign_clear()
+                return
             time.sleep(left)
+
+    def _notice_foreign_clear(self) -> None:
+        if self.signal.cleared_elsewhere() and self._on_foreign_clear is not None:
+            self._on_foreign_clear()
