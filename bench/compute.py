@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,19 +34,25 @@ class ComputeFloor:
         return asdict(self)
 
 
+def _median_batch_seconds(pipeline: Any, stream: Iterator[str], size: int, repeats: int) -> float:
+    """The median time of ``pipeline.predict`` over ``repeats`` batches of ``size`` fresh
+    messages from ``stream``, after one warm-up batch that is not counted."""
+    pipeline.predict([next(stream) for _ in range(size)])  # warm-up
+    durations = []
+    for _ in range(repeats):
+        batch = [next(stream) for _ in range(size)]
+        start = time.perf_counter()
+        pipeline.predict(batch)
+        durations.append(time.perf_counter() - start)
+    return statistics.median(durations)
+
+
 def batch_rate(pipeline: Any, batch_size: int, nonce: str, repeats: int = BATCH_REPEATS) -> float:
     """Documents/s of ``pipeline.predict`` over batches of fresh messages (median batch):
     measured again beside each ``/predictions`` run, since this machine's speed drifts from
     minute to minute."""
     stream = texts.messages(nonce, stream=1)
-    pipeline.predict([next(stream) for _ in range(batch_size)])  # warm-up
-    durations = []
-    for _ in range(repeats):
-        batch = [next(stream) for _ in range(batch_size)]
-        start = time.perf_counter()
-        pipeline.predict(batch)
-        durations.append(time.perf_counter() - start)
-    return batch_size / statistics.median(durations)
+    return batch_size / _median_batch_seconds(pipeline, stream, batch_size, repeats)
 
 
 def measure(pipeline: Any, batch_size: int, nonce: str) -> ComputeFloor:
@@ -55,20 +62,13 @@ def measure(pipeline: Any, batch_size: int, nonce: str) -> ComputeFloor:
     workload as the unique-text load) and the first, possibly slower, call is not counted.
     """
     stream = texts.messages(nonce, stream=0)
-    pipeline.predict([next(stream) for _ in range(batch_size)])  # warm-up
-    durations = []
-    for _ in range(BATCH_REPEATS):
-        batch = [next(stream) for _ in range(batch_size)]
-        start = time.perf_counter()
-        pipeline.predict(batch)
-        durations.append(time.perf_counter() - start)
+    batch_median = _median_batch_seconds(pipeline, stream, batch_size, BATCH_REPEATS)
     singles = []
     for _ in range(SINGLE_CALLS):
         text = next(stream)
         start = time.perf_counter()
         pipeline.predict([text])
         singles.append((time.perf_counter() - start) * 1e3)
-    batch_median = statistics.median(durations)
     singles.sort()
     return ComputeFloor(
         batch_size=batch_size,
