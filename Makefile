@@ -21,6 +21,13 @@ PYTEST_ARGS ?=
 SOAK_SECONDS ?= 60
 ATTACK_SECONDS ?= 60
 
+# Training gives the same bytes (the same model version) on every x86-64 machine only without
+# numpy's AVX-512 kernels, which round differently: see newsapi/__init__.py, which sets the
+# same value for processes that import newsapi before numpy; this covers every other process.
+ifneq ($(filter x86_64 amd64,$(shell uname -m)),)
+export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
+endif
+
 .PHONY: install lock serve train compare lab notebooks test test-slow lint soak attack bench bench-smoke tools clean sweep bench-sweep
 
 install: $(STAMP)

@@ -3,7 +3,11 @@ requirements.lock (``make lock``) must pin every dependency within those ranges.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import textwrap
 import tomllib
 from dataclasses import dataclass
 from importlib import metadata
@@ -14,6 +18,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from newsapi import NUMPY_FEATURES_OFF
 from tests.conftest import ROOT
 
 # conda-forge names of packages whose PyPI name differs
@@ -154,3 +159,27 @@ def test_this_environment_is_the_locked_one() -> None:
                 assert installed == pin.version, (
                     f"{name} {installed} installed, {pin.version} locked"
                 )
+
+
+def test_numpy_avx512_kernels_are_off_wherever_models_are_trained() -> None:
+    """The same parameters give the same model bytes on AVX-512 and AVX2 machines only when
+    numpy does not use its AVX-512 kernels: a process that imports newsapi before numpy, and
+    a child of it, run without them; make sets the same value for every other process."""
+    code = textwrap.dedent("""
+        import newsapi, numpy, subprocess, sys
+        from numpy._core._multiarray_umath import __cpu_features__ as on, __cpu_dispatch__
+        wide = ("X86_V4", "AVX512")
+        print(sorted(k for k in __cpu_dispatch__ if on[k] and k.startswith(wide)))
+        sys.stdout.flush()
+        child = "import os; print(os.environ.get('NPY_DISABLE_CPU_FEATURES'))"
+        subprocess.run([sys.executable, "-c", child])
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    active, inherited = done.stdout.splitlines()
+    assert active == "[]"
+    assert inherited == NUMPY_FEATURES_OFF
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"export NPY_DISABLE_CPU_FEATURES ?= {NUMPY_FEATURES_OFF}\n" in makefile
