@@ -17,6 +17,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -73,6 +74,22 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def lay_out_weights(pipeline: Any) -> None:
+    """Store the final estimator's weights so that ``predict`` does not copy them each call.
+
+    Naive Bayes and the linear classifiers multiply the sparse features by the transpose of
+    their (classes x features) weights; scipy wants that transpose C-contiguous and copies
+    it at every call when it is not (1 MB for the book's model: 15% of a small batch's
+    ``predict``, measured with cProfile). Fortran order makes the transpose C-contiguous:
+    the same numbers, the same products, the same answers (tested), and no copy.
+    """
+    final = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
+    for name in ("feature_log_prob_", "coef_"):
+        weights = getattr(final, name, None)
+        if isinstance(weights, np.ndarray) and weights.ndim == 2 and weights.shape[0] > 1:
+            setattr(final, name, np.asfortranarray(weights))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +161,7 @@ class Classifier:
                 self.settings.model_path,
                 allow_version_mismatch=self.settings.allow_version_mismatch,
             )
+        lay_out_weights(artifact.pipeline)
         try:
             artifact.pipeline.predict(["warm up"])
         except Exception as exc:

@@ -12,15 +12,17 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
 
-from newsapi.artifacts import Artifact, save_artifact
+from newsapi.artifacts import Artifact, load_artifact, save_artifact
 from newsapi.metrics import Metrics
-from newsapi.service import Classifier
+from newsapi.service import Classifier, lay_out_weights
 from newsapi.settings import MODEL_FILENAME, Settings
-from tests.conftest import TOPICS, topic_sentences
+from tests.conftest import TOPICS, topic_sentences, train_tiny
 
 
 def rss_bytes() -> int:
@@ -89,3 +91,26 @@ def test_fifty_reloads_alternating_two_models_keep_memory_flat(tmp_path: Path) -
     assert all(ref() is None for ref in gone)  # every replaced model was freed
     assert frozen_at_end <= frozen_at_start  # reloads freeze nothing more (freed ones go)
     gc.unfreeze()  # this test process goes on running other tests
+
+
+@pytest.mark.parametrize(
+    "classifier", ["multinomial_nb", "complement_nb", "linear_svc", "logistic_regression", "sgd"]
+)
+def test_weights_laid_out_for_predict_give_the_same_answers(
+    classifier: str, tmp_path: Path
+) -> None:
+    """lay_out_weights changes where the weights sit in memory, not a single result."""
+    saved = train_tiny(tmp_path / MODEL_FILENAME, classifier)
+    as_saved = load_artifact(saved.path).pipeline
+    laid_out = load_artifact(saved.path).pipeline
+    lay_out_weights(laid_out)
+    final = laid_out[-1]
+    weights = final.feature_log_prob_ if hasattr(final, "feature_log_prob_") else final.coef_
+    assert weights.flags.f_contiguous
+    assert weights.T.flags.c_contiguous
+    texts = [text for text, _ in topic_sentences(per_topic=40, seed=7)] + ["", "zzz unknown"]
+    assert np.array_equal(as_saved.predict(texts), laid_out.predict(texts))
+    if hasattr(final, "predict_proba"):
+        assert np.array_equal(as_saved.predict_proba(texts), laid_out.predict_proba(texts))
+    else:
+        assert np.array_equal(as_saved.decision_function(texts), laid_out.decision_function(texts))
