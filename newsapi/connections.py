@@ -39,7 +39,14 @@ def timeout_response(seconds: float) -> bytes:
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """:class:`HttpToolsProtocol` that gives each request's headers a deadline."""
+    """:class:`HttpToolsProtocol` that gives each request's headers a deadline.
+
+    One timer per connection, not one per request: a request only notes when its headers
+    began and when they were complete (two attribute writes), and the connection's timer,
+    when it fires, answers 408 if the headers under way are late, or looks again when they
+    would be (every ``header_timeout`` seconds on an idle keep-alive connection). Arming and
+    cancelling a timer for each request cost about 3% of the event loop under load (py-spy).
+    """
 
     def __init__(
         self,
@@ -51,38 +58,41 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout = get_settings().header_timeout
         self.header_timer: asyncio.TimerHandle | None = None
+        # when the headers under way began (loop time); None between requests
+        self.headers_since: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm()
+        self.headers_since = self.loop.time()  # the first request's clock starts now
+        self.header_timer = self.loop.call_later(self.header_timeout, self._check_headers)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self.header_timer is None:
-            self._arm()
+        if self.headers_since is None:
+            self.headers_since = self.loop.time()
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        self.headers_since = None
         super().on_headers_complete()
 
-    def _arm(self) -> None:
-        self.header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
-
-    def _disarm(self) -> None:
-        if self.header_timer is not None:
-            self.header_timer.cancel()
-            self.header_timer = None
-
-    def _headers_late(self) -> None:
+    def _check_headers(self) -> None:
         self.header_timer = None
         if self.transport.is_closing():
             return
-        if self.cycle is not None and not self.cycle.response_complete:
-            self._arm()  # a pipelined request waits behind an answer still being sent
-            return
-        self.transport.write(timeout_response(self.header_timeout))
-        self.transport.close()
+        wait = self.header_timeout
+        if self.headers_since is not None:
+            left = self.headers_since + self.header_timeout - self.loop.time()
+            if left > 0:
+                wait = left
+            elif self.cycle is None or self.cycle.response_complete:
+                self.transport.write(timeout_response(self.header_timeout))
+                self.transport.close()
+                return
+            # else: a pipelined request waits behind an answer still being sent
+        self.header_timer = self.loop.call_later(wait, self._check_headers)
