@@ -40,10 +40,12 @@ $(BIN)/python:
 # minutes here). `pip check` fails the install when the lock no longer covers what
 # pyproject.toml asks for (run `make lock`).
 UV := $(BIN)/uv
-$(UV): | $(BIN)/python
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
+$(UV_STAMP): | $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	touch $(UV_STAMP)
 
-$(STAMP): pyproject.toml $(LOCK) | $(UV)
+$(STAMP): pyproject.toml $(LOCK) | $(UV_STAMP)
 	UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(BIN)/python --require-hashes \
 	  --no-deps -r $(LOCK)
 	UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
@@ -54,7 +56,7 @@ $(STAMP): pyproject.toml $(LOCK) | $(UV)
 ## lock: resolve requirements.lock again from pyproject.toml (every extra, Python 3.11+, any OS);
 ## versions already locked are kept when they still fit: LOCK_ARGS=--upgrade moves them all,
 ## LOCK_ARGS="--upgrade-package numpy" one of them. Needs PyPI only.
-lock: | $(UV)
+lock: | $(UV_STAMP)
 	UV_PYTHON_DOWNLOADS=never $(UV) pip compile pyproject.toml --all-extras --universal \
 	  --python-version 3.11 --python $(BIN)/python --generate-hashes \
 	  --custom-compile-command 'make lock' --quiet --output-file $(LOCK) $(LOCK_ARGS)

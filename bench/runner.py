@@ -167,8 +167,9 @@ def app_specs(model: Path) -> dict[str, AppSpec]:
     }
 
 
-# A scenario whose target compares it with another's newsapi run is measured right after that
-# run, at each connection count (this machine's speed drifts from minute to minute).
+# A scenario whose target compares it with another scenario's newsapi run is measured right
+# after that scenario's runs (newsapi, floor, seed) at each connection count, not minutes
+# later (this machine's speed drifts from minute to minute).
 FOLLOWS = {"v2": "unique"}
 
 
@@ -290,11 +291,14 @@ class Run:
             f"(+{settings.warmup} s warm-up), wrk -t{settings.threads}, "
             f"connections {settings.connections}, workers {settings.workers}"
         )
-        # Loaded with the service's own loader (checksum verified), here, before any server
-        # runs: the compute floor must not share the cores with one.
+        # Loaded with the service's own loader (checksum verified) and laid out as the service
+        # lays it out, here, before any server runs: the compute floor must not share the
+        # cores with one.
         from newsapi.artifacts import load_artifact
+        from newsapi.service import lay_out_weights
 
         artifact = load_artifact(self.model)
+        lay_out_weights(artifact.pipeline)
         oracle = Oracle(artifact.pipeline, artifact.target_names)
         floor = compute.measure(artifact.pipeline, settings.batch_size, texts.new_nonce())
         self.compute = floor.as_dict()

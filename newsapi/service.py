@@ -76,6 +76,18 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+# The classifiers newsapi trains (newsapi.params): their predict, predict_proba and
+# decision_function multiply by these weights and nothing more (another estimator, e.g.
+# BernoulliNB, also sums them along rows, whose order Fortran layout could change).
+LAID_OUT = {
+    "MultinomialNB": "feature_log_prob_",
+    "ComplementNB": "feature_log_prob_",
+    "LinearSVC": "coef_",
+    "LogisticRegression": "coef_",
+    "SGDClassifier": "coef_",
+}
+
+
 def lay_out_weights(pipeline: Any) -> None:
     """Store the final estimator's weights so that ``predict`` does not copy them each call.
 
@@ -83,13 +95,14 @@ def lay_out_weights(pipeline: Any) -> None:
     their (classes x features) weights; scipy wants that transpose C-contiguous and copies
     it at every call when it is not (1 MB for the book's model: 15% of a small batch's
     ``predict``, measured with cProfile). Fortran order makes the transpose C-contiguous:
-    the same numbers, the same products, the same answers (tested), and no copy.
+    the same numbers, the same products, the same answers (tested), and no copy. Only for
+    :data:`LAID_OUT`'s classifiers; a served model is never trained further.
     """
     final = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
-    for name in ("feature_log_prob_", "coef_"):
-        weights = getattr(final, name, None)
-        if isinstance(weights, np.ndarray) and weights.ndim == 2 and weights.shape[0] > 1:
-            setattr(final, name, np.asfortranarray(weights))
+    name = LAID_OUT.get(type(final).__name__)
+    weights = getattr(final, name, None) if name else None
+    if isinstance(weights, np.ndarray) and weights.ndim == 2 and weights.shape[0] > 1:
+        setattr(final, name, np.asfortranarray(weights))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,3 +112,32 @@ def test_the_writer_waits_while_a_request_is_in_flight(tmp_path: Path) -> None:
     finally:
         writer.stop()
     assert metric(exposition(metrics), "newsapi_cache_disk_writes_dropped_total") == 0
+
+
+def test_a_busy_worker_is_looked_at_less_and_less_often(tmp_path: Path) -> None:
+    """While requests stay in flight, the writer looks after 5, 10, 20... ms, at most 100 ms
+    apart (it used to look every 5 ms: ~200 times a second, each taking the GIL)."""
+    metrics = Metrics()
+    writer = writer_for(tmp_path / "cache", 2**20, 2**20, metrics)
+    activity = Activity()
+    looks = 0
+
+    def quiet_for() -> float:
+        nonlocal looks
+        looks += 1
+        return activity.quiet_for()
+
+    writer.start(quiet=quiet_for, quiet_seconds=0.005)
+    try:
+        activity.begin()
+        writer.submit(rows(8))
+        time.sleep(1.0)
+        busy_looks = looks
+        activity.end()
+        wait_for(
+            lambda: metric(exposition(metrics), "newsapi_cache_disk_writes_total") == 8,
+            what="the writes once the request ended",
+        )
+    finally:
+        writer.stop()
+    assert 2 <= busy_looks <= 25  # 5 + 10 + 20 + 40 + 80 ms, then every 100 ms: ~14 in 1 s

@@ -4,6 +4,7 @@ requirements.lock (``make lock``) must pin every dependency within those ranges.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -180,6 +181,7 @@ def test_numpy_avx512_kernels_are_off_wherever_models_are_trained() -> None:
     )
     active, inherited = done.stdout.splitlines()
     assert active == "[]"
-    assert inherited == NUMPY_FEATURES_OFF
+    x86 = platform.machine().lower() in ("x86_64", "amd64")  # elsewhere: nothing to turn off
+    assert inherited == (NUMPY_FEATURES_OFF if x86 else "None")
     makefile = (ROOT / "Makefile").read_text()
     assert f"export NPY_DISABLE_CPU_FEATURES ?= {NUMPY_FEATURES_OFF}\n" in makefile

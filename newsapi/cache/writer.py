@@ -32,8 +32,10 @@ WRITE_SLICE = 8
 # The longest the writer waits for a pause in the traffic before it writes one slice anyway
 # (8 entries, ~2 ms of GIL time: 0.04% of a core) and looks for another worker's clear.
 LONGEST_WAIT = 5.0
-# While the worker stays busy, the writer looks again after 5, 10, 20... ms, at most this far
-# apart: waking every 5 ms took the GIL from the event loop 200 times a second for nothing.
+# While the worker stays busy, the writer looks again after 1, 2, 4... times the quiet time
+# (5 ms by default), at most this far apart: looking every 5 ms took the GIL from the event
+# loop 200 times a second for nothing. Once a pause has begun, it looks when the pause would
+# be long enough.
 LONGEST_LOOK = 0.1
 # Trim after writing this share of the byte limit (counted at ENTRY_DISK_BYTES an entry):
 # the folder stays within ~1.1x its limit between trims.
@@ -172,12 +174,18 @@ class DiskWriter:
             return
         deadline = time.monotonic() + LONGEST_WAIT
         look = self._quiet_seconds
-        while (left := self._quiet_seconds - self._quiet()) > 0 and epoch == self._epoch:
+        while epoch == self._epoch:
+            quiet_for = self._quiet()
+            if quiet_for >= self._quiet_seconds:
+                return
             if (now := time.monotonic()) >= deadline:
                 self._notice_foreign_clear()
                 return
-            time.sleep(min(max(left, look), deadline - now))
-            look = min(2 * look, LONGEST_LOOK)
+            if quiet_for > 0:  # a pause has begun: look again when it would be long enough
+                wait = self._quiet_seconds - quiet_for
+            else:  # busy: look again later each time
+                wait, look = look, min(2 * look, LONGEST_LOOK)
+            time.sleep(min(wait, deadline - now))
 
     def _notice_foreign_clear(self) -> None:
         if self.signal.cleared_elsewhere() and self._on_foreign_clear is not None:
