@@ -104,3 +104,13 @@ def test_newsgroups_four_categories(newsgroups: object) -> None:
     assert isinstance(newsgroups, Corpus)
     assert sorted(newsgroups.target_names) == sorted(DEFAULT_CATEGORIES)
     assert (len(newsgroups.train_texts), len(newsgroups.test_texts)) == (2149, 1430)
+
+
+@pytest.mark.corpus
+def test_newsgroups_all_twenty_categories() -> None:
+    """What the notebooks get with ``categories=None`` (the notebook run on all 20 is marked
+    slow: tests/test_notebooks.py)."""
+    corpus = load_corpus(categories=None)
+    assert len(corpus.target_names) == 20
+    assert (len(corpus.train_texts), len(corpus.test_texts)) == (11314, 7532)
+    assert corpus.description["categories"] == sorted(corpus.target_names)
