@@ -108,6 +108,11 @@ def run_options(
     promote=True,
     promote_help="serve the new model when done",
 )
+@click.option(
+    "--index/--no-index", "refresh", default=True, show_default=True,
+    help="refresh index.html when done (--no-index skips executing 04_compare, several "
+    "seconds; `newsapi index` refreshes it later)",
+)  # fmt: skip
 def train(
     parameter: tuple[tuple[str, str], ...],
     yaml_text: tuple[str, ...],
@@ -115,9 +120,10 @@ def train(
     data_home: Path | None,
     notebooks: Path | None,
     artifacts: Path,
+    refresh: bool,
 ) -> None:
     """Check the parameters, run 01_train and 02_evaluate with papermill, store the run,
-    promote it (unless --no-promote) and refresh index.html."""
+    promote it (unless --no-promote) and refresh index.html (unless --no-index)."""
     from newsapi.notebook_runs import TrainingRun
 
     values = read_values(parameter, yaml_text)
@@ -129,13 +135,19 @@ def train(
     previous = store.served_version()
     if promote:
         store.promote(entry.version)
-    run.refresh_index()
+    if refresh:
+        run.refresh_index()
     where = entry.path / "notebooks"
+    runs_page = (
+        f"all runs in {artifacts / 'index.html'}"
+        if refresh
+        else "`newsapi index` refreshes the page of all runs"
+    )
     click.echo(
         f"{'reused the stored' if reused else 'stored'} model {entry.version} "
         f"(accuracy {entry.manifest['metrics']['accuracy']:.4f}, macro-F1 "
         f"{entry.manifest['metrics']['macro_f1']:.4f}); notebooks in {where}, "
-        f"all runs in {artifacts / 'index.html'} (`make lab` opens JupyterLab)"
+        f"{runs_page} (`make lab` opens JupyterLab)"
     )
     if promote:
         was = f" (was {previous})" if previous and previous != entry.version else ""

@@ -53,10 +53,15 @@ def corpus_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory, corpus_csv: Path) -> tuple[Path, str, str]:
-    """A store that ``newsapi train`` filled with two runs; the second kept as a candidate."""
+    """A store that ``newsapi train`` filled with two runs; the second kept as a candidate.
+    The first skips the runs page (--no-index), the second writes it with both."""
     root = tmp_path_factory.mktemp("artifacts")
-    first = newsapi("train", "--artifacts", str(root), "-p", "dataset", str(corpus_csv))
+    first = newsapi(
+        "train", "--artifacts", str(root), "-p", "dataset", str(corpus_csv), "--no-index"
+    )
     assert first.returncode == 0, first.stderr[-3000:]
+    assert "`newsapi index` refreshes the page of all runs" in first.stdout
+    assert not (root / "index.html").exists()
     second = newsapi(
         "train", "--artifacts", str(root), "-y", f"{{dataset: {corpus_csv}, alpha: 0.1}}",
         "-p", "classifier", "complement_nb", "--no-promote",
