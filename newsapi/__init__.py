@@ -9,8 +9,8 @@ import platform
 # AVX-512 machines and another elsewhere. numpy reads this variable when it is first imported
 # (the names are numpy 2.4's, the lock's): a process that imports newsapi first (notebook
 # kernels, the command line, the server, and their child processes, which inherit it) uses
-# AVX2 kernels at most; `make` sets it for every process it starts. Serving is unaffected in
-# practice: its time goes to tokenising and sparse products, not to these kernels.
+# AVX2 kernels at most; `make` sets it for every process it starts. The server runs with it
+# too (not measured apart: its time goes to tokenising and sparse products).
 NUMPY_FEATURES_OFF = "X86_V4 AVX512_ICL AVX512_SPR"
 if platform.machine().lower() in ("x86_64", "amd64"):
     os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", NUMPY_FEATURES_OFF)

@@ -100,9 +100,11 @@ def lay_out_weights(pipeline: Any) -> None:
     """
     final = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
     name = LAID_OUT.get(type(final).__name__)
-    weights = getattr(final, name, None) if name else None
+    if name is None:
+        return
+    weights = getattr(final, name, None)
     if isinstance(weights, np.ndarray) and weights.ndim == 2 and weights.shape[0] > 1:
-        setattr(final, name, np.asfortranarray(weights))  # type: ignore[arg-type]
+        setattr(final, name, np.asfortranarray(weights))
 
 
 @dataclass(frozen=True, slots=True)
