@@ -185,3 +185,21 @@ def test_numpy_avx512_kernels_are_off_wherever_models_are_trained() -> None:
     assert inherited == (NUMPY_FEATURES_OFF if x86 else "None")
     makefile = (ROOT / "Makefile").read_text()
     assert f"export NPY_DISABLE_CPU_FEATURES ?= {NUMPY_FEATURES_OFF}\n" in makefile
+
+
+def test_the_installed_libraries_carry_their_bytecode() -> None:
+    # `make install` asks uv to compile the lock's packages: with PYTHONDONTWRITEBYTECODE set
+    # (as on the project's machines) nothing else would, and every server, kernel and CLI
+    # start would compile scikit-learn, SciPy and FastAPI from source again.
+    import importlib.util
+
+    import fastapi.routing
+    import scipy.interpolate._fitpack_py
+    import sklearn.utils.validation
+
+    for module in (fastapi.routing, scipy.interpolate._fitpack_py, sklearn.utils.validation):
+        assert module.__file__ is not None
+        cached = importlib.util.cache_from_source(module.__file__)
+        assert os.path.exists(cached), f"{module.__name__} has no bytecode: run `make install`"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"pip install [^\n]*\\\n[^\n]*--compile-bytecode -r \$\(LOCK\)", makefile)
