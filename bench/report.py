@@ -257,7 +257,7 @@ TABLE_NOTES = (
     "vs floor: requests/s over the HTTP floor's at the same workers and connections (batch "
     "rows: documents/s over the in-process compute floor's); vs seed: over the seed-style "
     "baseline's; p99 vs floor: p99 over the floor's p99; cpu srv / cpu wrk: cores used by the "
-    "server's workers / by wrk during the run (2 cores in all)."
+    "server's workers and their child processes / by wrk during the run (2 cores in all)."
 )
 
 

@@ -132,6 +132,11 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _descendants(pid: int) -> list[int]:
+    found = _children(pid)
+    return found + [grandchild for child in found for grandchild in _descendants(child)]
+
+
 def _holds_socket(pid: int, inode: int) -> bool:
     target = f"socket:[{inode}]"
     with contextlib.suppress(OSError):
@@ -292,8 +297,12 @@ class Server:
         return [kib for kib in map(rss_kib, self.worker_pids) if kib is not None]
 
     def cpu_seconds(self) -> list[float]:
-        """CPU time used so far by each worker (the supervisor idles), seconds."""
-        return [cpu_seconds(pid) or 0.0 for pid in self.worker_pids]
+        """CPU time used so far by each worker and the processes it started (newsapi's bulk
+        process and disk-trim process), seconds; the supervisor idles."""
+        return [
+            sum(cpu_seconds(p) or 0.0 for p in [pid, *_descendants(pid)])
+            for pid in self.worker_pids
+        ]
 
     def stop(self) -> None:
         """SIGTERM (uvicorn shuts down gracefully), then SIGKILL the process group."""

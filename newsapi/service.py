@@ -15,6 +15,7 @@ import gc
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -25,6 +26,7 @@ import sklearn
 from newsapi.activity import Activity
 from newsapi.artifacts import FIX, Artifact, ArtifactError, load_artifact
 from newsapi.batching import MicroBatcher, ModelLane
+from newsapi.bulk import BulkProcess
 from newsapi.cache import PredictionCache, entry_key, entry_keys
 from newsapi.errors import NewsapiError
 from newsapi.metrics import Metrics
@@ -149,6 +151,8 @@ class Classifier:
         # batch. (scikit-learn's transform holds the GIL for most of its work anyway.)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._lane = ModelLane(self._executor, chunk_chars=settings.bulk_chunk_chars)
+        # the model work of large /predictions calls, on another core (newsapi.bulk)
+        self.bulk = BulkProcess(chunk_chars=settings.bulk_chunk_chars * ModelLane.IDLE_CHUNKS)
         self._batcher: MicroBatcher[Pending, Prediction] = MicroBatcher(
             self._predict_batch,
             max_size=settings.batch_max_size,
@@ -212,6 +216,7 @@ class Classifier:
         )
 
     async def stop(self) -> None:
+        await self.bulk.stop()
         await asyncio.to_thread(self.cache.stop)
         await asyncio.to_thread(self._executor.shutdown, wait=True)
 
@@ -276,14 +281,38 @@ class Classifier:
             return Predictions(version, found, True)  # type: ignore[arg-type]
         self.metrics.memory_miss.inc(len(missing))
         items = list(missing.items())
-        read_disk = self._reads_disk(len(items))
-        answers = await self._lane.run_chunked(
-            items, partial(self._classify, artifact, read_disk=read_disk), _text_length
-        )
+        answers = await self._compute_many(artifact, items)
         computed = self._remember(version, items, answers)
         pairs = zip(keys, found, strict=True)
         categories = [computed[key].category if c is None else c for key, c in pairs]
         return Predictions(version, categories, False)
+
+    async def _compute_many(
+        self, artifact: Artifact, items: list[tuple[bytes, str]]
+    ) -> list[Answer]:
+        """The answers for a call's misses: from the bulk process when it is large and the
+        process is ready for this model, else from the model thread, chunk by chunk."""
+        version = artifact.model_version
+        pool = None
+        if self.settings.bulk_process and len(items) >= self.settings.bulk_process_min_texts:
+            pool = self.bulk.ready_for(version, artifact.pipeline)
+        if pool is not None:
+            try:
+                labels = await self.bulk.predict(pool, [text for _, text in items])
+            except BrokenProcessPool as exc:  # the child died: the model thread does the work
+                self.bulk.died(version, exc)
+            except Exception as exc:
+                # its pool was shut down for a newer model, or its predict raised: the model
+                # thread does the work (and reports any error of its own as usual)
+                log.debug("bulk process call failed (%r): using the model thread", exc)
+            else:
+                self.metrics.predictions.labels("bulk_process").inc(len(labels))
+                names = artifact.target_names
+                return [Answer(names[label], False) for label in labels]
+        read_disk = self._reads_disk(len(items))
+        return await self._lane.run_chunked(
+            items, partial(self._classify, artifact, read_disk=read_disk), _text_length
+        )
 
     async def _predict_batch(self, pending: list[Pending]) -> list[Prediction]:
         """The micro-batcher's handler: one model call for the texts gathered."""

@@ -82,6 +82,19 @@ class Settings(BaseSettings):
         description="while single texts are waiting, a large /predictions call goes to the "
         "model in chunks of about this many characters, taking turns with them",
     )
+    bulk_process: bool = Field(
+        True,
+        description="the model work of large /predictions calls runs in one child process "
+        "per worker holding a copy of the served model (about 150 MiB), on another core "
+        "than the worker's event loop; until it is ready, and if it fails, the model thread "
+        "does it",
+    )
+    bulk_process_min_texts: int = Field(
+        64,
+        gt=0,
+        description="a /predictions call goes to the bulk process from this many "
+        "texts not found in the memory tier",
+    )
 
     # request limits
     max_text_length: int = Field(

@@ -1,0 +1,171 @@
+"""Large ``/predictions`` calls on the other core: a child process holding the served model.
+
+Tokenising is Python code that holds the GIL, so within one worker the model thread and the
+event loop take turns on a single core: one worker answered ``/predictions`` at 0.56-0.69x
+the bare model's documents/s (``make bench``). The model work of large calls goes instead to
+one child process per worker, which gets the very model the worker serves, pickled (it reads
+no file, so it can never serve another version). It starts on the first large call after
+the model is installed; until it is ready, and whenever it fails, the model thread does the
+work, so nothing ever waits for it. The event loop keeps the requests, the caches and the
+answers; the micro-batches of single texts stay in the model thread and never wait behind a
+large call's chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import pickle
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import sklearn
+
+log = logging.getLogger(__name__)
+
+# spawn, not fork: the worker has threads (the model thread, the disk writer) whose locks a
+# forked child would inherit in whatever state they were
+SPAWN = multiprocessing.get_context("spawn")
+START_TIMEOUT = 60.0  # seconds for the child to import the libraries and unpickle the model
+RETRY_AFTER = 30.0  # seconds before a child is started again after one failed or died
+NICE = 10  # the child's scheduling niceness over the worker's (os.nice)
+ORPHAN_CHECK = 1.0  # seconds between the child's looks at its parent
+
+_pipeline: Any = None  # in the child: the model it predicts with
+
+
+def _adopt(payload: bytes, parent: int) -> int:
+    """In the child: take the model, warm it up, never outlive the worker; its pid."""
+    global _pipeline
+    # when the cores are contended, the worker's own threads (the event loop, the model
+    # thread serving single texts) go first: large calls take what is left
+    os.nice(NICE)
+    _pipeline = pickle.loads(payload)  # noqa: S301  (the worker pickled its own loaded model)
+    _pipeline.predict(["warm up"])
+    watch = threading.Thread(target=_exit_with, args=(parent,), name="orphan-watch", daemon=True)
+    watch.start()
+    return os.getpid()
+
+
+def _exit_with(parent: int) -> None:
+    # a worker killed with SIGKILL never shuts its executor down: the child leaves by itself
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK)
+    os._exit(0)
+
+
+def predict_labels(texts: list[str]) -> list[int]:
+    """In the child: the label of each text (an index into the artifact's target_names)."""
+    # the inputs are texts the routes validated: scikit-learn's own checks can go
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        labels: list[int] = _pipeline.predict(texts).tolist()
+    return labels
+
+
+class BulkProcess:
+    """The child process of one worker, for the model version it was started with."""
+
+    def __init__(self, *, chunk_chars: int) -> None:
+        self.chunk_chars = chunk_chars
+        self.version: str | None = None  # the model the child holds, once it is ready
+        self.pid: int | None = None
+        self._executor: ProcessPoolExecutor | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._pending: ProcessPoolExecutor | None = None
+        self._wanted: str | None = None  # the version being started
+        self._failed_at = -RETRY_AFTER
+
+    def ready_for(self, version: str, pipeline: Any) -> ProcessPoolExecutor | None:
+        """The child's pool when it holds ``version`` and is ready, else None (and a child
+        for ``version`` is started in the background, unless one failed just now)."""
+        if self.version == version and self._executor is not None:
+            return self._executor
+        if self._wanted != version and time.monotonic() - self._failed_at >= RETRY_AFTER:
+            self._wanted = version
+            self._starting = asyncio.create_task(self._start(version, pipeline))
+        return None
+
+    async def predict(self, executor: ProcessPoolExecutor, texts: list[str]) -> list[int]:
+        """The labels of ``texts``, computed by the child in chunks of about
+        :attr:`chunk_chars` characters, one at a time per call. Calls queue in the pool in
+        the order they come (each waits for its chunk before sending the next, so large
+        calls take turns), and the pool keeps one more chunk queued in the child than it
+        computes, so the child never waits for the event loop between two chunks."""
+        loop = asyncio.get_running_loop()
+        labels: list[int] = []
+        start = 0
+        while start < len(texts):
+            end, budget = start, self.chunk_chars
+            while end < len(texts) and (end == start or budget >= len(texts[end])):
+                budget -= len(texts[end])
+                end += 1
+            labels += await loop.run_in_executor(executor, predict_labels, texts[start:end])
+            start = end
+        return labels
+
+    def died(self, version: str, exc: BaseException) -> None:
+        """A call to the child failed: drop it (the caller does the work in the thread)."""
+        if self.version != version:
+            return  # already replaced
+        log.warning(
+            "the bulk process %s stopped (%s): large /predictions calls use the model thread; "
+            "a new one starts in %.0f s",
+            self.pid,
+            exc.__class__.__name__,
+            RETRY_AFTER,
+        )
+        self._failed_at = time.monotonic()
+        self._drop()
+
+    async def _start(self, version: str, pipeline: Any) -> None:
+        # created here, so that stop() can shut it down while its child is still starting
+        self._pending = executor = ProcessPoolExecutor(max_workers=1, mp_context=SPAWN)
+        try:
+            pid = await asyncio.to_thread(_adopt_in, executor, pipeline)
+        except Exception as exc:  # a pickling or start failure: the thread keeps the work
+            executor.shutdown(wait=False, cancel_futures=True)
+            log.warning(
+                "the bulk process did not start (%s): large /predictions calls use the model "
+                "thread",
+                exc,
+            )
+            self._failed_at = time.monotonic()
+            self._wanted = None
+            return
+        finally:
+            self._pending = None
+        if self._wanted != version:  # another model came meanwhile
+            executor.shutdown(wait=False)
+            return
+        self._drop()
+        self._executor, self.pid, self.version = executor, pid, version
+        log.info("bulk process %d started for model %s", pid, version)
+
+    def _drop(self) -> None:
+        executor, self._executor = self._executor, None
+        self.version = self.pid = None
+        self._wanted = None
+        if executor is not None:
+            # chunks already sent finish; the child exits after them
+            executor.shutdown(wait=False)
+
+    async def stop(self) -> None:
+        """Shut the child down (a child still starting exits once it has started)."""
+        if self._pending is not None:
+            self._pending.shutdown(wait=False, cancel_futures=True)
+        if self._starting is not None:
+            self._starting.cancel()
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+
+
+def _adopt_in(executor: ProcessPoolExecutor, pipeline: Any) -> int:
+    """Blocking: start ``executor``'s one child with ``pipeline``, warmed up; its pid."""
+    payload = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
+    pid: int = executor.submit(_adopt, payload, os.getpid()).result(timeout=START_TIMEOUT)
+    return pid

@@ -1,0 +1,253 @@
+"""The bulk process: large /predictions calls computed in a real child process holding the
+served model, with the same answers; a killed child costs no answer, a reload replaces it,
+and it never outlives its worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import re
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from newsapi import bulk
+from newsapi.artifacts import Artifact
+from newsapi.metrics import Metrics
+from newsapi.service import Classifier
+from newsapi.settings import MODEL_FILENAME, Settings
+from tests.conftest import TOPICS, Server, metric, train_tiny, wait_for
+
+SINGLE = "the rocket reached orbit around the moon"
+
+
+def sentences(count: int, seed: int) -> list[str]:
+    """``count`` distinct made-up sentences mixing the test topics' words."""
+    rng = random.Random(seed)
+    words = " ".join(TOPICS.values()).split()
+    return [f"{' '.join(rng.sample(words, 6))} {seed} {i}" for i in range(count)]
+
+
+def expected(artifact: Artifact, texts: list[str]) -> list[str]:
+    return [artifact.target_names[label] for label in artifact.pipeline.predict(texts)]
+
+
+def counted(classifier: Classifier, where: str) -> float:
+    text = classifier.metrics.exposition()[0].decode()
+    return metric(text, "newsapi_predictions_total", endpoint=where)
+
+
+def status(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and parent pid (/proc), None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    # the command name (field 2) may hold spaces; the fields after its ")" are fixed
+    state, ppid = stat.rpartition(")")[2].split()[:2]
+    return state, int(ppid)
+
+
+def exited(pid: int) -> bool:
+    found = status(pid)
+    return found is None or found[0] in "ZX"  # gone, or a zombie nobody reaped yet
+
+
+async def started(classifier: Classifier, timeout: float = 60.0) -> int:
+    """The pid of the bulk process once it holds the served model."""
+    version = classifier.current().model_version
+    for _ in range(int(timeout / 0.05)):
+        if classifier.bulk.version == version and classifier.bulk.pid is not None:
+            return classifier.bulk.pid
+        await asyncio.sleep(0.05)
+    pytest.fail(f"no bulk process for {version} within {timeout}s")
+
+
+async def gone(pid: int, timeout: float = 15.0) -> bool:
+    for _ in range(int(timeout / 0.05)):
+        if exited(pid):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
+    real_model: Artifact, tmp_path: Path
+) -> None:
+    settings = Settings(model_path=real_model.path, cache_dir=tmp_path / "cache")
+    small, first, second = sentences(10, 1), sentences(200, 2), sentences(300, 3)
+
+    async def main() -> None:
+        classifier = Classifier(settings, Metrics())
+        await classifier.start()
+        try:
+            # a small call never starts the child
+            assert (await classifier.predict_many(small)).categories == expected(real_model, small)
+            await asyncio.sleep(0.2)
+            assert classifier.bulk.pid is None
+            assert classifier.bulk.version is None
+            # the first large call starts it and is answered by the model thread meanwhile
+            assert (await classifier.predict_many(first)).categories == expected(real_model, first)
+            assert counted(classifier, "model") == 210
+            pid = await started(classifier)
+            assert pid != os.getpid()
+            found = status(pid)
+            assert found is not None
+            assert found[1] == os.getpid()  # a child of this process, alive
+            # it yields the cores to the worker's own threads
+            mine = os.getpriority(os.PRIO_PROCESS, 0)
+            assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + bulk.NICE)
+            # from now on the child computes large calls: the same answers
+            answer = await classifier.predict_many(second)
+            assert answer.categories == expected(real_model, second)
+            assert answer.model_version == real_model.model_version
+            assert counted(classifier, "bulk_process") == 300
+            assert counted(classifier, "model") == 210
+            # single texts stay in the model thread
+            single = await classifier.predict(SINGLE)
+            assert single.category == expected(real_model, [SINGLE])[0]
+            assert counted(classifier, "model") == 211
+        finally:
+            await classifier.stop()
+        assert await gone(pid), "the bulk process outlived the classifier's stop()"
+
+    asyncio.run(main())
+
+
+def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
+    tiny_model: Artifact,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk, "RETRY_AFTER", 1.0)
+    settings = Settings(model_path=tiny_model.path, cache_dir=tmp_path / "cache")
+
+    async def main() -> tuple[int, int]:
+        classifier = Classifier(settings, Metrics())
+        await classifier.start()
+        try:
+            await classifier.predict_many(sentences(100, 1))
+            first = await started(classifier)
+            os.kill(first, signal.SIGKILL)
+            assert await gone(first)
+            texts = sentences(100, 2)
+            before = counted(classifier, "model")
+            assert (await classifier.predict_many(texts)).categories == expected(tiny_model, texts)
+            assert counted(classifier, "model") - before == 100  # the thread did the work
+            assert classifier.bulk.pid is None
+            # within RETRY_AFTER no new child; after it, the next large call starts one
+            await classifier.predict_many(sentences(100, 3))
+            assert classifier.bulk.pid is None
+            await asyncio.sleep(1.1)
+            await classifier.predict_many(sentences(100, 4))
+            second = await started(classifier)
+            texts = sentences(100, 5)
+            assert (await classifier.predict_many(texts)).categories == expected(tiny_model, texts)
+            assert counted(classifier, "bulk_process") == 100
+        finally:
+            await classifier.stop()
+        return first, second
+
+    with caplog.at_level(logging.INFO, logger="newsapi.bulk"):
+        first, second = asyncio.run(main())
+    assert second != first
+    stopped = [r for r in caplog.records if "stopped" in r.getMessage()]
+    assert len(stopped) == 1
+    assert stopped[0].levelno == logging.WARNING
+    assert f"the bulk process {first} stopped (BrokenProcessPool)" in stopped[0].getMessage()
+    assert "Traceback" not in caplog.text
+
+
+def test_after_a_reload_large_calls_go_to_a_child_holding_the_new_model(
+    tmp_path: Path,
+) -> None:
+    served = tmp_path / "served" / MODEL_FILENAME
+    old = train_tiny(served)
+    new = train_tiny(tmp_path / "new" / MODEL_FILENAME, classifier="complement_nb")
+    assert new.model_version != old.model_version
+    settings = Settings(model_path=served, cache_dir=tmp_path / "cache")
+
+    async def main() -> tuple[int, int]:
+        classifier = Classifier(settings, Metrics())
+        await classifier.start()
+        try:
+            await classifier.predict_many(sentences(100, 1))
+            first = await started(classifier)
+            train_tiny(served, classifier="complement_nb")  # the new model, in place
+            _, now = await classifier.reload()
+            assert now.model_version == new.model_version
+            texts = sentences(100, 2)
+            answer = await classifier.predict_many(texts)  # the thread, while the child starts
+            assert answer.model_version == new.model_version
+            assert answer.categories == expected(new, texts)
+            second = await started(classifier)
+            assert await gone(first), "the old model's child did not exit"
+            texts = sentences(100, 3)
+            answer = await classifier.predict_many(texts)
+            assert answer.model_version == new.model_version
+            assert answer.categories == expected(new, texts)
+            assert counted(classifier, "bulk_process") == 100  # only the last call
+        finally:
+            await classifier.stop()
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert first != second
+
+
+def test_turned_off_no_child_is_ever_started(tiny_model: Artifact, tmp_path: Path) -> None:
+    settings = Settings(
+        model_path=tiny_model.path, cache_dir=tmp_path / "cache", bulk_process=False
+    )
+
+    async def main() -> None:
+        classifier = Classifier(settings, Metrics())
+        await classifier.start()
+        try:
+            for seed in range(3):
+                texts = sentences(200, seed)
+                assert (await classifier.predict_many(texts)).categories == expected(
+                    tiny_model, texts
+                )
+                await asyncio.sleep(0.5)
+            assert classifier.bulk.pid is None
+            assert classifier.bulk.version is None
+            assert counted(classifier, "bulk_process") == 0
+            assert counted(classifier, "model") == 600
+        finally:
+            await classifier.stop()
+
+    asyncio.run(main())
+
+
+def test_the_bulk_process_never_outlives_its_worker(
+    tiny_model: Artifact, start_server: Callable[..., Server]
+) -> None:
+    server = start_server(tiny_model.path)
+    worker = server.process.pid
+    texts = sentences(100, 1)
+    answer = httpx.post(f"{server.url}/predictions", json={"texts": texts}, timeout=30)
+    assert answer.status_code == 200
+    assert answer.json()["categories"] == expected(tiny_model, texts)
+    started = re.compile(r"bulk process (\d+) started for model " + tiny_model.model_version)
+    wait_for(lambda: started.search(server.log()) is not None, 60, "the bulk process")
+    match = started.search(server.log())
+    assert match
+    child = int(match.group(1))
+    found = status(child)
+    assert found is not None
+    assert found[1] == worker
+    texts = sentences(100, 2)
+    answer = httpx.post(f"{server.url}/predictions", json={"texts": texts}, timeout=30)
+    assert answer.json()["categories"] == expected(tiny_model, texts)
+    scrape = httpx.get(f"{server.url}/metrics").text
+    assert metric(scrape, "newsapi_predictions_total", endpoint="bulk_process") == 100
+    os.kill(worker, signal.SIGKILL)  # no shutdown runs in the worker
+    server.process.wait(10)
+    wait_for(lambda: exited(child), timeout=10, what="the orphaned child's exit")
