@@ -119,9 +119,9 @@ lint: $(STAMP)
 test: $(STAMP) tools lint
 	rm -rf build/nbval && mkdir -p build/nbval && cp -r notebooks build/nbval/
 	$(BIN)/pytest tests build/nbval/notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
-	  -m "not slow" --durations=15 $(PYTEST_ARGS)
+	  --durations=15 $(PYTEST_ARGS)
 
-## test-slow: the long variants that make test leaves out (marker `slow`)
+## test-slow: only the long variants (marker `slow`; make test runs them too)
 test-slow: $(STAMP) tools
 	$(BIN)/pytest tests -m slow $(PYTEST_ARGS)
 

@@ -200,7 +200,7 @@ def test_progress_counts_candidates_and_estimates_the_time_left() -> None:
     assert lines[1].endswith("done")
 
 
-@pytest.mark.slow  # the same property on a corpus the test writes runs in make test
+@pytest.mark.slow  # the same property on a corpus the test writes: a short test above
 @pytest.mark.corpus
 @pytest.mark.dask
 def test_real_corpus_same_results_everywhere(dask_cluster: DaskCluster, newsgroups: Corpus) -> None:
