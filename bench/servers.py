@@ -177,11 +177,12 @@ def rss_kib(pid: int) -> int | None:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time ``pid`` has used so far, seconds."""
+    """User plus system CPU time ``pid`` has used so far, with that of its children that
+    have exited and been waited for, seconds."""
     with contextlib.suppress(OSError, ValueError, IndexError):
         # the command name (field 2) may hold spaces; the fields after its ")" are fixed
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        ticks = sum(int(field) for field in fields[11:15])  # utime, stime, cutime, cstime
         return ticks / os.sysconf("SC_CLK_TCK")
     return None
 

@@ -20,6 +20,8 @@ import os
 import pickle
 import threading
 import time
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -38,24 +40,30 @@ ORPHAN_CHECK = 1.0  # seconds between the child's looks at its parent
 _pipeline: Any = None  # in the child: the model it predicts with
 
 
-def _adopt(payload: bytes, parent: int) -> int:
-    """In the child: take the model, warm it up, never outlive the worker; its pid."""
-    global _pipeline
+def _settle(parent: int) -> None:
+    """In the child, before anything else (the pool's initializer): yield the cores, and
+    never outlive the worker, even one killed while the child was still starting."""
     # when the cores are contended, the worker's own threads (the event loop, the model
     # thread serving single texts) go first: large calls take what is left
     os.nice(NICE)
-    _pipeline = pickle.loads(payload)  # noqa: S301  (the worker pickled its own loaded model)
-    _pipeline.predict(["warm up"])
     watch = threading.Thread(target=_exit_with, args=(parent,), name="orphan-watch", daemon=True)
     watch.start()
-    return os.getpid()
 
 
 def _exit_with(parent: int) -> None:
-    # a worker killed with SIGKILL never shuts its executor down: the child leaves by itself
+    # a worker killed with SIGKILL never shuts its executor down, and the child holds its
+    # own end of the task pipe, so it would wait for tasks for ever: it leaves by itself
     while os.getppid() == parent:
         time.sleep(ORPHAN_CHECK)
     os._exit(0)
+
+
+def _adopt(payload: bytes) -> int:
+    """In the child: take the model and warm it up; its pid."""
+    global _pipeline
+    _pipeline = pickle.loads(payload)  # noqa: S301  (the worker pickled its own loaded model)
+    _pipeline.predict(["warm up"])
+    return os.getpid()
 
 
 def predict_labels(texts: list[str]) -> list[int]:
@@ -71,41 +79,66 @@ class BulkProcess:
 
     def __init__(self, *, chunk_chars: int) -> None:
         self.chunk_chars = chunk_chars
-        self.version: str | None = None  # the model the child holds, once it is ready
+        self.version: str | None = None  # the model the ready child holds
         self.pid: int | None = None
         self._executor: ProcessPoolExecutor | None = None
-        self._starting: asyncio.Task[None] | None = None
-        self._pending: ProcessPoolExecutor | None = None
-        self._wanted: str | None = None  # the version being started
+        self._wanted: str | None = None  # the version a child is being started for
+        self._starting: set[asyncio.Task[None]] = set()
+        self._pending: set[ProcessPoolExecutor] = set()  # pools whose child is starting
         self._failed_at = -RETRY_AFTER
+        self._stopped = False
+
+    @property
+    def starting(self) -> bool:
+        """A child is being started."""
+        return self._wanted is not None
 
     def ready_for(self, version: str, pipeline: Any) -> ProcessPoolExecutor | None:
         """The child's pool when it holds ``version`` and is ready, else None (and a child
         for ``version`` is started in the background, unless one failed just now)."""
         if self.version == version and self._executor is not None:
             return self._executor
-        if self._wanted != version and time.monotonic() - self._failed_at >= RETRY_AFTER:
+        if (
+            not self._stopped
+            and self._wanted != version
+            and time.monotonic() - self._failed_at >= RETRY_AFTER
+        ):
             self._wanted = version
-            self._starting = asyncio.create_task(self._start(version, pipeline))
+            task = asyncio.create_task(self._start(version, pipeline))
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
         return None
 
     async def predict(self, executor: ProcessPoolExecutor, texts: list[str]) -> list[int]:
         """The labels of ``texts``, computed by the child in chunks of about
-        :attr:`chunk_chars` characters, one at a time per call. Calls queue in the pool in
-        the order they come (each waits for its chunk before sending the next, so large
-        calls take turns), and the pool keeps one more chunk queued in the child than it
-        computes, so the child never waits for the event loop between two chunks."""
+        :attr:`chunk_chars` characters. A call keeps at most two of its chunks in the pool
+        (the next one queued while the child computes one, so the child does not wait for
+        the event loop between them); calls queue in the pool in the order they come, so
+        concurrent large calls take turns."""
         loop = asyncio.get_running_loop()
+        sent: deque[asyncio.Future[list[int]]] = deque()
         labels: list[int] = []
+        try:
+            for chunk in self._chunks(texts):
+                sent.append(loop.run_in_executor(executor, predict_labels, chunk))
+                if len(sent) == 2:
+                    labels += await sent.popleft()
+            while sent:
+                labels += await sent.popleft()
+        finally:
+            for future in sent:  # after a failure: nobody waits for these any more
+                future.cancel()
+        return labels
+
+    def _chunks(self, texts: list[str]) -> Iterator[list[str]]:
         start = 0
         while start < len(texts):
             end, budget = start, self.chunk_chars
             while end < len(texts) and (end == start or budget >= len(texts[end])):
                 budget -= len(texts[end])
                 end += 1
-            labels += await loop.run_in_executor(executor, predict_labels, texts[start:end])
+            yield texts[start:end]
             start = end
-        return labels
 
     def died(self, version: str, exc: BaseException) -> None:
         """A call to the child failed: drop it (the caller does the work in the thread)."""
@@ -121,26 +154,36 @@ class BulkProcess:
         self._failed_at = time.monotonic()
         self._drop()
 
+    def retire(self) -> None:
+        """Another model is served now: the child of the old one goes (once its chunks in
+        flight are done); the next large call starts one for the new model."""
+        self._drop()
+
     async def _start(self, version: str, pipeline: Any) -> None:
-        # created here, so that stop() can shut it down while its child is still starting
-        self._pending = executor = ProcessPoolExecutor(max_workers=1, mp_context=SPAWN)
+        executor = ProcessPoolExecutor(
+            max_workers=1, mp_context=SPAWN, initializer=_settle, initargs=(os.getpid(),)
+        )
+        self._pending.add(executor)  # so that stop() can shut it down while it starts
         try:
             pid = await asyncio.to_thread(_adopt_in, executor, pipeline)
         except Exception as exc:  # a pickling or start failure: the thread keeps the work
             executor.shutdown(wait=False, cancel_futures=True)
-            log.warning(
-                "the bulk process did not start (%s): large /predictions calls use the model "
-                "thread",
-                exc,
-            )
+            if not self._stopped:
+                log.warning(
+                    "the bulk process did not start (%s): large /predictions calls use the "
+                    "model thread",
+                    exc,
+                )
             self._failed_at = time.monotonic()
-            self._wanted = None
+            if self._wanted == version:
+                self._wanted = None
             return
         finally:
-            self._pending = None
-        if self._wanted != version:  # another model came meanwhile
+            self._pending.discard(executor)
+        if self._stopped or self._wanted != version:  # stopped, or another model came
             executor.shutdown(wait=False)
             return
+        self._wanted = None
         self._drop()
         self._executor, self.pid, self.version = executor, pid, version
         log.info("bulk process %d started for model %s", pid, version)
@@ -148,24 +191,27 @@ class BulkProcess:
     def _drop(self) -> None:
         executor, self._executor = self._executor, None
         self.version = self.pid = None
-        self._wanted = None
         if executor is not None:
             # chunks already sent finish; the child exits after them
             executor.shutdown(wait=False)
 
     async def stop(self) -> None:
-        """Shut the child down (a child still starting exits once it has started)."""
-        if self._pending is not None:
-            self._pending.shutdown(wait=False, cancel_futures=True)
-        if self._starting is not None:
-            self._starting.cancel()
+        """Shut the child down once its chunks are done; a child still starting exits as
+        soon as it has started."""
+        self._stopped = True
+        for pending in list(self._pending):
+            pending.shutdown(wait=False, cancel_futures=True)
+        for task in list(self._starting):
+            task.cancel()
+        self._wanted = None
         executor, self._executor = self._executor, None
+        self.version = self.pid = None
         if executor is not None:
-            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+            await asyncio.to_thread(executor.shutdown, wait=True)
 
 
 def _adopt_in(executor: ProcessPoolExecutor, pipeline: Any) -> int:
     """Blocking: start ``executor``'s one child with ``pipeline``, warmed up; its pid."""
     payload = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
-    pid: int = executor.submit(_adopt, payload, os.getpid()).result(timeout=START_TIMEOUT)
+    pid: int = executor.submit(_adopt, payload).result(timeout=START_TIMEOUT)
     return pid

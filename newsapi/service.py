@@ -224,6 +224,7 @@ class Classifier:
         """Swap ``artifact`` in: one attribute store, so each batch sees one model or the
         other."""
         self.artifact = artifact
+        self.bulk.retire()  # the old model's child, if any
         self.cache.memory.use(artifact.model_version)
         self.metrics.set_model(artifact.model_version)
         log.info(

@@ -5,7 +5,9 @@ and it never outlives its worker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import multiprocessing
 import os
 import random
 import re
@@ -88,9 +90,8 @@ def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
         try:
             # a small call never starts the child
             assert (await classifier.predict_many(small)).categories == expected(real_model, small)
-            await asyncio.sleep(0.2)
+            assert not classifier.bulk.starting
             assert classifier.bulk.pid is None
-            assert classifier.bulk.version is None
             # the first large call starts it and is answered by the model thread meanwhile
             assert (await classifier.predict_many(first)).categories == expected(real_model, first)
             assert counted(classifier, "model") == 210
@@ -143,6 +144,7 @@ def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
             assert classifier.bulk.pid is None
             # within RETRY_AFTER no new child; after it, the next large call starts one
             await classifier.predict_many(sentences(100, 3))
+            assert not classifier.bulk.starting
             assert classifier.bulk.pid is None
             await asyncio.sleep(1.1)
             await classifier.predict_many(sentences(100, 4))
@@ -182,12 +184,12 @@ def test_after_a_reload_large_calls_go_to_a_child_holding_the_new_model(
             train_tiny(served, classifier="complement_nb")  # the new model, in place
             _, now = await classifier.reload()
             assert now.model_version == new.model_version
+            assert await gone(first), "the old model's child outlived the reload"
             texts = sentences(100, 2)
             answer = await classifier.predict_many(texts)  # the thread, while the child starts
             assert answer.model_version == new.model_version
             assert answer.categories == expected(new, texts)
             second = await started(classifier)
-            assert await gone(first), "the old model's child did not exit"
             texts = sentences(100, 3)
             answer = await classifier.predict_many(texts)
             assert answer.model_version == new.model_version
@@ -215,9 +217,8 @@ def test_turned_off_no_child_is_ever_started(tiny_model: Artifact, tmp_path: Pat
                 assert (await classifier.predict_many(texts)).categories == expected(
                     tiny_model, texts
                 )
-                await asyncio.sleep(0.5)
+                assert not classifier.bulk.starting
             assert classifier.bulk.pid is None
-            assert classifier.bulk.version is None
             assert counted(classifier, "bulk_process") == 0
             assert counted(classifier, "model") == 600
         finally:
@@ -251,3 +252,60 @@ def test_the_bulk_process_never_outlives_its_worker(
     os.kill(worker, signal.SIGKILL)  # no shutdown runs in the worker
     server.process.wait(10)
     wait_for(lambda: exited(child), timeout=10, what="the orphaned child's exit")
+
+
+def test_a_stop_while_the_child_starts_leaves_no_process(
+    tiny_model: Artifact, tmp_path: Path
+) -> None:
+    settings = Settings(model_path=tiny_model.path, cache_dir=tmp_path / "cache")
+    before = {p.pid for p in multiprocessing.active_children()}
+
+    async def main() -> None:
+        classifier = Classifier(settings, Metrics())
+        await classifier.start()
+        await classifier.predict_many(sentences(100, 1))
+        assert classifier.bulk.starting
+        await classifier.stop()  # at once: the child is still importing
+        assert classifier.bulk.ready_for("any", None) is None  # stopped: starts nothing
+        assert not classifier.bulk.starting
+
+    asyncio.run(main())
+
+    def no_new_children() -> bool:
+        return not {p.pid for p in multiprocessing.active_children()} - before
+
+    wait_for(no_new_children, timeout=30, what="the starting child's exit")
+
+
+def test_a_child_still_starting_when_its_worker_is_killed_exits(
+    tiny_model: Artifact, start_server: Callable[..., Server]
+) -> None:
+    server = start_server(tiny_model.path)
+    worker = server.process.pid
+    before = set(children(worker))
+    texts = sentences(100, 1)
+    answer = httpx.post(f"{server.url}/predictions", json={"texts": texts}, timeout=30)
+    assert answer.status_code == 200
+
+    def spawned() -> list[int]:  # multiprocessing's spawned children, not its resource tracker
+        found = []
+        for pid in set(children(worker)) - before:
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"spawn_main" in command and b"resource_tracker" not in command:
+                    found.append(pid)
+        return found
+
+    wait_for(lambda: bool(spawned()), timeout=30, what="the bulk process's spawn")
+    (child,) = spawned()
+    assert "bulk process" not in server.log()  # spawned a moment ago: still starting
+    os.kill(worker, signal.SIGKILL)
+    server.process.wait(10)
+    wait_for(lambda: exited(child), timeout=15, what="the starting child's exit")
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
