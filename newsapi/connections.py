@@ -18,6 +18,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from newsapi.metrics import Metrics
 from newsapi.settings import get_settings
 
 
@@ -93,6 +94,20 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
             elif self.cycle is None or self.cycle.response_complete:
                 self.transport.write(timeout_response(self.header_timeout))
                 self.transport.close()
+                metrics = _metrics_of(self.app)
+                if metrics is not None:
+                    metrics.header_timeouts.inc()
                 return
             # else: a pipelined request waits behind an answer still being sent
         self.header_timer = self.loop.call_later(wait, self._check_headers)
+
+
+def _metrics_of(app: object) -> Metrics | None:
+    """The newsapi app's metrics, behind uvicorn's wrappers (each holds the next as ``app``);
+    looked up only when a 408 is sent."""
+    for _ in range(8):
+        metrics = getattr(getattr(app, "state", None), "metrics", None)
+        if isinstance(metrics, Metrics):
+            return metrics
+        app = getattr(app, "app", None)
+    return None

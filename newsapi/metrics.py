@@ -97,6 +97,13 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.header_timeouts = Counter(
+            "newsapi_header_timeouts",
+            "connections answered 408 and closed because a request's headers did not arrive "
+            "within NEWSAPI_HEADER_TIMEOUT (before any route runs, so not in "
+            "newsapi_http_requests)",
+            registry=r,
+        )
         self.reloads = Counter(
             "newsapi_model_reloads", "model reload attempts by outcome", ["outcome"], registry=r
         )

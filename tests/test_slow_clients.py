@@ -112,6 +112,8 @@ def test_headers_that_never_end_get_408_and_the_connection_closes(
     ordinary = httpx.post(f"{server.url}/prediction", json=BOOK)  # the server goes on
     assert ordinary.status_code == 200
     assert server.log().count("\n") < 10  # no line per refused connection
+    scrape = httpx.get(f"{server.url}/metrics").text
+    assert metric(scrape, "newsapi_header_timeouts_total") == 3  # counted, each once
 
 
 def test_a_crowd_trickling_large_bodies_holds_at_most_the_body_budget(
