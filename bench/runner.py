@@ -295,7 +295,7 @@ class Run:
         # lays it out, here, before any server runs: the compute floor must not share the
         # cores with one.
         from newsapi.artifacts import load_artifact
-        from newsapi.service import lay_out_weights
+        from newsapi.startup import lay_out_weights
 
         artifact = load_artifact(self.model)
         lay_out_weights(artifact.pipeline)

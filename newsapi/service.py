@@ -11,14 +11,12 @@ model, and every answer carries that model's version.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 import sklearn
@@ -31,6 +29,7 @@ from newsapi.cache import PredictionCache, entry_key, entry_keys
 from newsapi.errors import NewsapiError
 from newsapi.metrics import Metrics
 from newsapi.settings import Settings
+from newsapi.startup import freeze_startup_objects, lay_out_weights
 from newsapi.store import load_served
 
 log = logging.getLogger(__name__)
@@ -63,50 +62,6 @@ class Answer:
 
 def _text_length(item: tuple[bytes, str]) -> int:
     return len(item[1])
-
-
-def freeze_startup_objects() -> None:
-    """The garbage-collector policy of the process, set once at start-up.
-
-    Everything loaded by then (libraries, the first model) lives for the process's life, so
-    it is moved out of the collector's sight: otherwise every full collection rescans the
-    ~130,000 library objects, ~100 ms pauses under load (unique-text p99 ~70 ms -> ~7 ms,
-    measured with bench/). Not repeated on reload: a reloaded model is a few hundred tracked
-    objects, and a frozen one could never be collected once replaced.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-# The classifiers newsapi trains (newsapi.params): their predict, predict_proba and
-# decision_function multiply by these weights and nothing more (another estimator, e.g.
-# BernoulliNB, also sums them along rows, whose order Fortran layout could change).
-LAID_OUT = {
-    "MultinomialNB": "feature_log_prob_",
-    "ComplementNB": "feature_log_prob_",
-    "LinearSVC": "coef_",
-    "LogisticRegression": "coef_",
-    "SGDClassifier": "coef_",
-}
-
-
-def lay_out_weights(pipeline: Any) -> None:
-    """Store the final estimator's weights so that ``predict`` does not copy them each call.
-
-    Naive Bayes and the linear classifiers multiply the sparse features by the transpose of
-    their (classes x features) weights; scipy wants that transpose C-contiguous and copies
-    it at every call when it is not (1 MB for the book's model: 15% of a small batch's
-    ``predict``, measured with cProfile). Fortran order makes the transpose C-contiguous:
-    the same numbers, the same products, the same answers (tested), and no copy. Only for
-    :data:`LAID_OUT`'s classifiers; a served model is never trained further.
-    """
-    final = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
-    name = LAID_OUT.get(type(final).__name__)
-    if name is None:
-        return
-    weights = getattr(final, name, None)
-    if isinstance(weights, np.ndarray) and weights.ndim == 2 and weights.shape[0] > 1:
-        setattr(final, name, np.asfortranarray(weights))
 
 
 @dataclass(frozen=True, slots=True)

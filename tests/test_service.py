@@ -20,8 +20,9 @@ from sklearn.pipeline import make_pipeline
 
 from newsapi.artifacts import Artifact, load_artifact, save_artifact
 from newsapi.metrics import Metrics
-from newsapi.service import Classifier, lay_out_weights
+from newsapi.service import Classifier
 from newsapi.settings import MODEL_FILENAME, Settings
+from newsapi.startup import lay_out_weights
 from tests.conftest import TOPICS, topic_sentences, train_tiny
 
 
