@@ -74,6 +74,18 @@ class MicroBatcher(Generic[T, R]):
             self._running = False
 
 
+def chunk_end(items: list[T], start: int, size: Callable[[T], int], budget: int) -> int:
+    """Where the chunk of ``items`` that begins at ``start`` ends: as many items as fit in
+    ``budget`` (their ``size`` summed), and at least one."""
+    end = start
+    while end < len(items) and (end == start or budget > 0):
+        budget -= size(items[end])
+        end += 1
+    if budget < 0 and end - start > 1:
+        end -= 1  # the last one overflowed: it starts the next chunk
+    return end
+
+
 class ModelLane:
     """The one model thread, shared fairly between small jobs and the chunks of bulk jobs.
 
@@ -135,13 +147,7 @@ class ModelLane:
         budget = self.chunk_chars
         if time.monotonic() - self._last_small > self.contended_for and not self._small:
             budget *= self.IDLE_CHUNKS
-        end = start
-        while end < len(items) and (end == start or budget > 0):
-            budget -= size(items[end])
-            end += 1
-        if budget < 0 and end - start > 1:
-            end -= 1  # the last one overflowed: it starts the next chunk
-        return end
+        return chunk_end(items, start, size, budget)
 
     async def _acquire(self, line: deque[asyncio.Future[None]]) -> None:
         if not self._busy:

@@ -27,6 +27,8 @@ from typing import Any
 
 import sklearn
 
+from newsapi.batching import chunk_end
+
 log = logging.getLogger(__name__)
 
 # spawn, not fork: the worker has threads (the model thread, the disk writer) whose locks a
@@ -133,10 +135,7 @@ class BulkProcess:
     def _chunks(self, texts: list[str]) -> Iterator[list[str]]:
         start = 0
         while start < len(texts):
-            end, budget = start, self.chunk_chars
-            while end < len(texts) and (end == start or budget >= len(texts[end])):
-                budget -= len(texts[end])
-                end += 1
+            end = chunk_end(texts, start, len, self.chunk_chars)
             yield texts[start:end]
             start = end
 
@@ -152,12 +151,7 @@ class BulkProcess:
             RETRY_AFTER,
         )
         self._failed_at = time.monotonic()
-        self._drop()
-
-    def retire(self) -> None:
-        """Another model is served now: the child of the old one goes (once its chunks in
-        flight are done); the next large call starts one for the new model."""
-        self._drop()
+        self.retire()
 
     async def _start(self, version: str, pipeline: Any) -> None:
         executor = ProcessPoolExecutor(
@@ -184,11 +178,13 @@ class BulkProcess:
             executor.shutdown(wait=False)
             return
         self._wanted = None
-        self._drop()
+        self.retire()
         self._executor, self.pid, self.version = executor, pid, version
         log.info("bulk process %d started for model %s", pid, version)
 
-    def _drop(self) -> None:
+    def retire(self) -> None:
+        """Let the child go (once its chunks in flight are done): it died, or another model
+        is served now; the next large call starts one for the served model."""
         executor, self._executor = self._executor, None
         self.version = self.pid = None
         if executor is not None:
@@ -204,9 +200,9 @@ class BulkProcess:
         for task in list(self._starting):
             task.cancel()
         self._wanted = None
-        executor, self._executor = self._executor, None
-        self.version = self.pid = None
-        if executor is not None:
+        executor = self._executor
+        self.retire()
+        if executor is not None:  # wait for its chunks and its exit
             await asyncio.to_thread(executor.shutdown, wait=True)
 
 

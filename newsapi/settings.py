@@ -85,9 +85,9 @@ class Settings(BaseSettings):
     bulk_process: bool = Field(
         True,
         description="the model work of large /predictions calls runs in one child process "
-        "per worker holding a copy of the served model (about 150 MiB), on another core "
-        "than the worker's event loop; until it is ready, and if it fails, the model thread "
-        "does it",
+        "per worker holding a copy of the served model (105 MiB resident for the book's "
+        "model), on another core than the worker's event loop; until it is ready, and if it "
+        "fails, the model thread does it",
     )
     bulk_process_min_texts: int = Field(
         64,

@@ -12,7 +12,7 @@ import os
 import random
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -60,6 +60,23 @@ def exited(pid: int) -> bool:
     return found is None or found[0] in "ZX"  # gone, or a zombie nobody reaped yet
 
 
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Classifier]:
+    """A started classifier, stopped (its bulk process with it) on the way out."""
+    classifier = Classifier(settings, Metrics())
+    await classifier.start()
+    try:
+        yield classifier
+    finally:
+        await classifier.stop()
+
+
+async def first_child(classifier: Classifier) -> int:
+    """A large call (answered by the model thread), then the pid of the child it started."""
+    await classifier.predict_many(sentences(100, 1))
+    return await started(classifier)
+
+
 async def started(classifier: Classifier, timeout: float = 60.0) -> int:
     """The pid of the bulk process once it holds the served model."""
     version = classifier.current().model_version
@@ -85,9 +102,7 @@ def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
     small, first, second = sentences(10, 1), sentences(200, 2), sentences(300, 3)
 
     async def main() -> None:
-        classifier = Classifier(settings, Metrics())
-        await classifier.start()
-        try:
+        async with running(settings) as classifier:
             # a small call never starts the child
             assert (await classifier.predict_many(small)).categories == expected(real_model, small)
             assert not classifier.bulk.starting
@@ -113,8 +128,6 @@ def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
             single = await classifier.predict(SINGLE)
             assert single.category == expected(real_model, [SINGLE])[0]
             assert counted(classifier, "model") == 211
-        finally:
-            await classifier.stop()
         assert await gone(pid), "the bulk process outlived the classifier's stop()"
 
     asyncio.run(main())
@@ -130,11 +143,8 @@ def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
     settings = Settings(model_path=tiny_model.path, cache_dir=tmp_path / "cache")
 
     async def main() -> tuple[int, int]:
-        classifier = Classifier(settings, Metrics())
-        await classifier.start()
-        try:
-            await classifier.predict_many(sentences(100, 1))
-            first = await started(classifier)
+        async with running(settings) as classifier:
+            first = await first_child(classifier)
             os.kill(first, signal.SIGKILL)
             assert await gone(first)
             texts = sentences(100, 2)
@@ -152,8 +162,6 @@ def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
             texts = sentences(100, 5)
             assert (await classifier.predict_many(texts)).categories == expected(tiny_model, texts)
             assert counted(classifier, "bulk_process") == 100
-        finally:
-            await classifier.stop()
         return first, second
 
     with caplog.at_level(logging.INFO, logger="newsapi.bulk"):
@@ -176,11 +184,8 @@ def test_after_a_reload_large_calls_go_to_a_child_holding_the_new_model(
     settings = Settings(model_path=served, cache_dir=tmp_path / "cache")
 
     async def main() -> tuple[int, int]:
-        classifier = Classifier(settings, Metrics())
-        await classifier.start()
-        try:
-            await classifier.predict_many(sentences(100, 1))
-            first = await started(classifier)
+        async with running(settings) as classifier:
+            first = await first_child(classifier)
             train_tiny(served, classifier="complement_nb")  # the new model, in place
             _, now = await classifier.reload()
             assert now.model_version == new.model_version
@@ -195,8 +200,6 @@ def test_after_a_reload_large_calls_go_to_a_child_holding_the_new_model(
             assert answer.model_version == new.model_version
             assert answer.categories == expected(new, texts)
             assert counted(classifier, "bulk_process") == 100  # only the last call
-        finally:
-            await classifier.stop()
         return first, second
 
     first, second = asyncio.run(main())
@@ -209,9 +212,7 @@ def test_turned_off_no_child_is_ever_started(tiny_model: Artifact, tmp_path: Pat
     )
 
     async def main() -> None:
-        classifier = Classifier(settings, Metrics())
-        await classifier.start()
-        try:
+        async with running(settings) as classifier:
             for seed in range(3):
                 texts = sentences(200, seed)
                 assert (await classifier.predict_many(texts)).categories == expected(
@@ -221,8 +222,6 @@ def test_turned_off_no_child_is_ever_started(tiny_model: Artifact, tmp_path: Pat
             assert classifier.bulk.pid is None
             assert counted(classifier, "bulk_process") == 0
             assert counted(classifier, "model") == 600
-        finally:
-            await classifier.stop()
 
     asyncio.run(main())
 
