@@ -1,4 +1,4 @@
-"""The fairness scenario (issue 12): single texts while two clients send big batches.
+"""The fairness scenario: single texts while two clients send big batches.
 
 newsapi (1 worker) is measured with ``wrk`` sending unique single texts to ``/prediction``,
 first alone ("unloaded"), then while two clients keep sending ``/predictions`` batches of

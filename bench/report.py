@@ -331,7 +331,7 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-# -- issue 12: the one-connection tail and fairness under big batches ---------------------------
+# -- the one-connection tail and fairness under big batches ---------------------------
 def tail_target(rows: Sequence[Row]) -> Target:
     """Unique texts at one connection: p99 within 2x the p50 of the same run."""
     name = "one-connection p99 ≤ 2x its p50"

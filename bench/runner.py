@@ -155,7 +155,7 @@ def app_specs(model: Path) -> dict[str, AppSpec]:
             Probe("GET", "/readyz"),
             {"NEWSAPI_CACHE_DIR": "{tmp}/cache", "NEWSAPI_MODEL_PATH": str(model)},
             batch=True,
-            args=("--http", "newsapi.connections:HeaderTimeoutProtocol"),
+            args=("--http", "newsapi.http.connections:HeaderTimeoutProtocol"),
         ),
         "floor": AppSpec("floor", "bench.floor_app:app", Probe("POST", "/prediction", probe_text)),
         "seed": AppSpec(
@@ -294,8 +294,8 @@ class Run:
         # Loaded with the service's own loader (checksum verified) and laid out as the service
         # lays it out, here, before any server runs: the compute floor must not share the
         # cores with one.
-        from newsapi.artifacts import load_artifact
-        from newsapi.startup import lay_out_weights
+        from newsapi.model.artifact import load_artifact
+        from newsapi.serving.startup import lay_out_weights
 
         artifact = load_artifact(self.model)
         lay_out_weights(artifact.pipeline)

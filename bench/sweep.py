@@ -39,9 +39,9 @@ DASK_TARGET = 1.3
 
 def measure(mode: str, grid: Any, dataset: str) -> dict[str, Any]:
     """In this (child) process: load the corpus, run the search once, report."""
-    from newsapi.experiments import corpus_for
-    from newsapi.sweep import run_search
-    from newsapi.sweep_spec import SweepSpec
+    from newsapi.training.run import corpus_for
+    from newsapi.training.sweep.search import run_search
+    from newsapi.training.sweep.spec import SweepSpec
 
     spec = SweepSpec.build({"grid": grid, "cv": 3, "dataset": dataset, **MODES[mode]})
     corpus = corpus_for(spec.base)

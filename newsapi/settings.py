@@ -1,34 +1,55 @@
-"""All configuration in one place, read from the environment (prefix ``NEWSAPI_``)."""
+"""All configuration, read from the environment: one group per concern, ``NEWSAPI_<FIELD>``.
+
+Every field of every group is set by the environment variable ``NEWSAPI_`` followed by the
+field's name in capitals (``cache.cache_dir`` is ``NEWSAPI_CACHE_DIR``): the groups order the
+settings for a reader, they do not change a variable's name. The documentation's
+configuration reference is generated from these fields
+(:func:`newsapi.settings_reference.documented_variables`).
+
+One variable is read elsewhere, on purpose: ``NEWSAPI_DATA_HOME`` is read by
+:func:`newsapi.model.data.corpus_home`, because notebook kernels and Dask workers load the
+corpus with nothing of the project's configuration but that module (its field here documents
+it, and the command line passes it on).
+"""
 
 from __future__ import annotations
 
+import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+ENV_PREFIX = "NEWSAPI_"
 DEFAULT_ARTIFACT_DIR = Path("artifacts")
 MODEL_FILENAME = "newsgroups_model.joblib"
 
 
-class Settings(BaseSettings):
-    """Service and training configuration; every field can be set as ``NEWSAPI_<NAME>``.
+class _Group(BaseSettings):
+    """A group of settings: each field is ``NEWSAPI_<FIELD>`` in the environment."""
 
-    The defaults work from a clone's top-level folder: the model that ``make train`` writes,
-    a cache folder beside it, and limits sized for short news texts.
-    """
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
-    model_config = SettingsConfigDict(env_prefix="NEWSAPI_", frozen=True)
 
-    # where things are
+class ModelSettings(_Group):
+    """Which model is served, and how a new one is picked up."""
+
     model_path: Path = Field(
         DEFAULT_ARTIFACT_DIR / MODEL_FILENAME, description="the joblib artifact to serve"
     )
-    cache_dir: Path = Field(Path(".cache/predictions"), description="joblib.Memory location")
+    allow_version_mismatch: bool = Field(
+        False, description="load a model written by another scikit-learn minor version"
+    )
+    reload_watch: bool = Field(False, description="reload when the artifact file changes")
+    reload_poll_interval: float = Field(2.0, gt=0, description="seconds between watch polls")
 
-    # caching
+
+class CacheSettings(_Group):
+    """The two cache tiers: the in-process LRU and the shared ``joblib.Memory`` folder."""
+
+    cache_dir: Path = Field(Path(".cache/predictions"), description="joblib.Memory location")
     cache_bytes_limit: int = Field(64 * 2**20, gt=0, description="disk cache size limit, bytes")
     cache_reduce_interval: float = Field(
         30.0, gt=0, description="seconds between two disk-cache trims"
@@ -48,7 +69,17 @@ class Settings(BaseSettings):
         "every 5 s), so that it does not take the GIL from requests; 0: it writes while "
         "requests run too (within its write budget)",
     )
+    cache_write_queue_bytes: int = Field(
+        2**20,
+        gt=0,
+        description="most bytes of answers waiting for the disk writer; more are dropped "
+        "(counted), never waited for",
+    )
     memory_cache_size: int = Field(100_000, ge=0, description="in-process LRU entries")
+    # every tier is keyed by a 16-byte digest, so the byte bounds hold however long the texts
+    memory_cache_bytes: int = Field(
+        32 * 2**20, ge=0, description="most bytes the in-process LRU holds (0 turns it off)"
+    )
     disk_read_max_batch: int = Field(
         8,
         ge=0,
@@ -57,25 +88,18 @@ class Settings(BaseSettings):
         "text than a disk read)",
     )
 
-    # cache byte bounds (issue 12): every tier is keyed by a 16-byte digest, so these bound
-    # what the caches hold however long the texts are
-    memory_cache_bytes: int = Field(
-        32 * 2**20, ge=0, description="most bytes the in-process LRU holds (0 turns it off)"
+
+class BatchingSettings(_Group):
+    """How concurrent requests share the model: micro-batches, chunks and the bulk process."""
+
+    batch_window_ms: float = Field(
+        0.0,
+        ge=0,
+        le=50,
+        description="extra time a batch waits for company when the model is idle; "
+        "0 batches only what arrives while the previous batch runs",
     )
-    cache_write_queue_bytes: int = Field(
-        2**20,
-        gt=0,
-        description="most bytes of answers waiting for the disk writer; more are dropped "
-        "(counted), never waited for",
-    )
-    # fair batching and latency (issue 12)
-    gil_switch_interval_ms: float = Field(
-        2.0,
-        gt=0,
-        le=5,
-        description="how long a thread waits at most for the GIL while another computes "
-        "(sys.setswitchinterval; Python's default is 5 ms), set once at start-up",
-    )
+    batch_max_size: int = Field(256, gt=0, description="most texts in one model call")
     bulk_chunk_chars: int = Field(
         8_192,
         gt=0,
@@ -85,9 +109,8 @@ class Settings(BaseSettings):
     bulk_process: bool = Field(
         True,
         description="the model work of large /predictions calls runs in one child process "
-        "per worker holding a copy of the served model (105 MiB resident for the book's "
-        "model), on another core than the worker's event loop; until it is ready, and if it "
-        "fails, the model thread does it",
+        "per worker holding a copy of the served model, on another core than the worker's "
+        "event loop; until it is ready, and if it fails, the model thread does it",
     )
     bulk_process_min_texts: int = Field(
         64,
@@ -95,8 +118,18 @@ class Settings(BaseSettings):
         description="a /predictions call goes to the bulk process from this many "
         "texts not found in the memory tier",
     )
+    gil_switch_interval_ms: float = Field(
+        2.0,
+        gt=0,
+        le=5,
+        description="how long a thread waits at most for the GIL while another computes "
+        "(sys.setswitchinterval; Python's default is 5 ms), set once at start-up",
+    )
 
-    # request limits
+
+class LimitSettings(_Group):
+    """What one request may ask for and how long it may take to arrive."""
+
     max_text_length: int = Field(
         100_000, gt=0, description="longest text, in characters (a long newsgroup post)"
     )
@@ -112,7 +145,7 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds a client has to send a request's headers, from its first byte "
         "(from connecting, for the first request); then 408 and the connection closes "
-        "(newsapi serve's HTTP protocol, newsapi.connections)",
+        "(newsapi serve's HTTP protocol, newsapi.http.connections)",
     )
     body_buffer_bytes: int = Field(
         64 * 2**20,
@@ -122,37 +155,17 @@ class Settings(BaseSettings):
         "would pass it gets 503 with Retry-After",
     )
 
-    # micro-batching of concurrent /prediction calls
-    batch_window_ms: float = Field(
-        0.0,
-        ge=0,
-        le=50,
-        description="extra time a batch waits for company when the model is idle; "
-        "0 batches only what arrives while the previous batch runs",
-    )
-    batch_max_size: int = Field(256, gt=0, description="most texts in one model call")
 
-    allow_version_mismatch: bool = Field(
-        False, description="load a model written by another scikit-learn minor version"
-    )
+class AdminSettings(_Group):
+    """Who may clear the cache and reload the model, and which hosts are answered."""
 
-    # administration
     admin_token: SecretStr | None = Field(
         None, description="bearer token for DELETE /cache and POST /admin/reload"
     )
-    reload_watch: bool = Field(False, description="reload when the artifact file changes")
-    reload_poll_interval: float = Field(2.0, gt=0, description="seconds between watch polls")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         ["*"],
         description="Host headers the server answers, comma-separated ('*.example.com' "
         "allowed); others get 400. '*' (the default) accepts any",
-    )
-
-    # the Open Inference Protocol (V2)
-    model_name: str = Field(
-        "newsgroups",
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="the model's name in /v2/models/{name}",
     )
 
     @field_validator("allowed_hosts", mode="before")
@@ -161,6 +174,118 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [host.strip() for host in value.split(",") if host.strip()]
         return value
+
+
+class ServerSettings(_Group):
+    """``newsapi serve``: the defaults of its options, passed on to uvicorn."""
+
+    host: str = Field("127.0.0.1", description="address to listen on (newsapi serve --host)")
+    port: int = Field(8000, ge=0, le=65535, description="port to listen on (--port)")
+    workers: int = Field(1, gt=0, description="worker processes (--workers)")
+    graceful_timeout: int = Field(
+        10,
+        ge=0,
+        description="seconds SIGTERM waits for requests in flight before closing connections "
+        "(--graceful-timeout)",
+    )
+    keep_alive_timeout: int = Field(
+        5, gt=0, description="seconds an idle connection is kept open (--keep-alive-timeout)"
+    )
+    limit_concurrency: int = Field(
+        1000,
+        gt=0,
+        description="connections plus tasks at once per worker; beyond, 503 (--limit-concurrency)",
+    )
+    # uvicorn's own default (5 s) is shorter than importing the stack and loading a model on a
+    # busy 2-core machine, which made workers restart in a loop
+    worker_healthcheck_timeout: int = Field(
+        60,
+        gt=0,
+        description="seconds uvicorn's supervisor waits for a worker to be ready before "
+        "restarting it",
+    )
+
+
+class V2Settings(_Group):
+    """The Open Inference Protocol (V2)."""
+
+    model_name: str = Field(
+        "newsgroups",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="the model's name in /v2/models/{name}",
+    )
+
+
+class TrainingSettings(_Group):
+    """Where the command line finds the store, the notebooks and the corpus."""
+
+    artifacts_dir: Path = Field(
+        DEFAULT_ARTIFACT_DIR,
+        description="the model store's folder (newsapi train, runs, promote... --artifacts)",
+    )
+    notebooks_dir: Path | None = Field(
+        None,
+        description="the project's notebooks folder (--notebooks); unset: the clone's notebooks/",
+    )
+    data_home: Path | None = Field(
+        None,
+        description="scikit-learn's data folder holding the 20 newsgroups cache; unset: "
+        "SCIKIT_LEARN_DATA, scikit-learn's own variable (read by newsapi.model.data)",
+    )
+
+
+class Settings(BaseModel):
+    """Every setting, grouped by concern; ``Settings()`` reads the environment.
+
+    A test or a script may also pass fields by their flat names (:meth:`of`):
+    each goes to its group, whose other fields still come from the environment.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    batching: BatchingSettings = Field(default_factory=BatchingSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    v2: V2Settings = Field(default_factory=V2Settings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+
+    @classmethod
+    def of(cls, **values: Any) -> Settings:
+        """Settings with some fields given by their flat names (``Settings.of(cache_dir=p)``),
+        the rest from the environment."""
+        return cls.model_validate(values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _route_flat_names(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        grouped: dict[str, Any] = {}
+        flat: dict[str, dict[str, Any]] = {}
+        for key, value in values.items():
+            if key in GROUPS:
+                grouped[key] = value
+            elif key in FIELD_GROUP:
+                flat.setdefault(FIELD_GROUP[key], {})[key] = value
+            else:
+                grouped[key] = value  # extra="forbid" names it
+        for group, fields in flat.items():
+            if group in grouped:
+                raise ValueError(f"set {sorted(fields)} inside {group}=, or all by flat names")
+            grouped[group] = GROUPS[group](**fields)
+        return grouped
+
+
+GROUPS: dict[str, type[_Group]] = {
+    name: typing.cast(type[_Group], field.default_factory)
+    for name, field in Settings.model_fields.items()
+}
+FIELD_GROUP: dict[str, str] = {
+    field: group for group, model in GROUPS.items() for field in model.model_fields
+}
 
 
 @lru_cache(maxsize=1)

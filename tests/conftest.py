@@ -20,12 +20,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from newsapi.app import create_app
-from newsapi.artifacts import Artifact, save_artifact
-from newsapi.data import Corpus, load_corpus
-from newsapi.params import DEFAULTS, TrainingParameters
+from newsapi.http.app import create_app
+from newsapi.model.artifact import Artifact, save_artifact
+from newsapi.model.data import Corpus, load_corpus
+from newsapi.model.params import DEFAULTS, TrainingParameters
 from newsapi.settings import MODEL_FILENAME, Settings
-from newsapi.training import build_pipeline, fit
+from newsapi.training.pipeline import build_pipeline, fit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,7 +121,7 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
     def make(model_path: Path, **overrides: Any) -> Settings:
         values: dict[str, Any] = {"model_path": model_path, "cache_dir": tmp_path / "cache"}
         values.update(overrides)
-        return Settings(**values)
+        return Settings.of(**values)
 
     return make
 
@@ -224,7 +224,7 @@ def launch(
         [sys.executable, "-m", "uvicorn", "newsapi.app:app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--no-access-log",
          "--timeout-worker-healthcheck", "60",
-         "--http", "newsapi.connections:HeaderTimeoutProtocol"],
+         "--http", "newsapi.http.connections:HeaderTimeoutProtocol"],
         cwd=ROOT, env=full_env, stdout=handle, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     return Server(process, f"http://127.0.0.1:{port}", log_path, env)

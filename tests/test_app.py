@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from newsapi.app import create_app
-from newsapi.artifacts import Artifact
+from newsapi.http.app import create_app
+from newsapi.model.artifact import Artifact
 from newsapi.settings import Settings
 from tests.conftest import metric, train_tiny
 
@@ -19,7 +19,7 @@ SPACE = "the rocket will launch a satellite into orbit"
 
 
 def test_importing_the_app_touches_no_disk(tmp_path: Path) -> None:
-    settings = Settings(model_path=tmp_path / "nothing.joblib", cache_dir=tmp_path / "cache")
+    settings = Settings.of(model_path=tmp_path / "nothing.joblib", cache_dir=tmp_path / "cache")
     app = create_app(settings)
     assert app.state.classifier is None
     assert list(tmp_path.iterdir()) == []
@@ -212,7 +212,7 @@ def test_open_admin_routes_are_warned_about(
 def test_model_info_names_no_server_path(
     client_for: Callable[..., TestClient], tmp_path: Path
 ) -> None:
-    from newsapi.artifacts import save_artifact
+    from newsapi.model.artifact import save_artifact
 
     corpus = str(tmp_path / "private" / "own.csv")
     tiny = train_tiny(tmp_path / "m" / "model.joblib")
@@ -231,8 +231,8 @@ def test_model_that_cannot_predict_is_refused(
 ) -> None:
     from sklearn.pipeline import make_pipeline
 
-    from newsapi.artifacts import save_artifact
-    from newsapi.training import build_pipeline
+    from newsapi.model.artifact import save_artifact
+    from newsapi.training.pipeline import build_pipeline
 
     unfitted = make_pipeline(*[step for _, step in build_pipeline().steps])
     path = save_artifact(unfitted, ["a", "b"], tmp_path / "m" / "model.joblib").path

@@ -10,7 +10,7 @@ import joblib
 import pytest
 import sklearn
 
-from newsapi.artifacts import (
+from newsapi.model.artifact import (
     Artifact,
     ArtifactError,
     ArtifactNotFoundError,
@@ -20,7 +20,7 @@ from newsapi.artifacts import (
     manifest_path,
     sha256_bytes,
 )
-from newsapi.params import DEFAULTS
+from newsapi.model.params import DEFAULTS
 from newsapi.settings import MODEL_FILENAME
 from tests.conftest import tiny_corpus, train_tiny
 

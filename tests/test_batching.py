@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from newsapi.batching import MicroBatcher, ModelLane
+from newsapi.serving.batching import MicroBatcher, ModelLane
 
 
 class Recorder:

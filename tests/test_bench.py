@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsapi.artifacts import Artifact
+from newsapi.model.artifact import Artifact
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.corpus, pytest.mark.server]

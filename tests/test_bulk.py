@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsapi import bulk
-from newsapi.artifacts import Artifact
-from newsapi.metrics import Metrics
-from newsapi.service import Classifier
+from newsapi.model.artifact import Artifact
+from newsapi.serving import bulk
+from newsapi.serving.metrics import Metrics
+from newsapi.serving.service import Classifier
 from newsapi.settings import MODEL_FILENAME, Settings
 from tests.conftest import TOPICS, Server, metric, train_tiny, wait_for
 
@@ -98,7 +98,7 @@ async def gone(pid: int, timeout: float = 15.0) -> bool:
 def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
     real_model: Artifact, tmp_path: Path
 ) -> None:
-    settings = Settings(model_path=real_model.path, cache_dir=tmp_path / "cache")
+    settings = Settings.of(model_path=real_model.path, cache_dir=tmp_path / "cache")
     small, first, second = sentences(10, 1), sentences(200, 2), sentences(300, 3)
 
     async def main() -> None:
@@ -140,7 +140,7 @@ def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(bulk, "RETRY_AFTER", 1.0)
-    settings = Settings(model_path=tiny_model.path, cache_dir=tmp_path / "cache")
+    settings = Settings.of(model_path=tiny_model.path, cache_dir=tmp_path / "cache")
 
     async def main() -> tuple[int, int]:
         async with running(settings) as classifier:
@@ -164,7 +164,7 @@ def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
             assert counted(classifier, "bulk_process") == 100
         return first, second
 
-    with caplog.at_level(logging.INFO, logger="newsapi.bulk"):
+    with caplog.at_level(logging.INFO, logger="newsapi.serving.bulk"):
         first, second = asyncio.run(main())
     assert second != first
     stopped = [r for r in caplog.records if "stopped" in r.getMessage()]
@@ -181,7 +181,7 @@ def test_after_a_reload_large_calls_go_to_a_child_holding_the_new_model(
     old = train_tiny(served)
     new = train_tiny(tmp_path / "new" / MODEL_FILENAME, classifier="complement_nb")
     assert new.model_version != old.model_version
-    settings = Settings(model_path=served, cache_dir=tmp_path / "cache")
+    settings = Settings.of(model_path=served, cache_dir=tmp_path / "cache")
 
     async def main() -> tuple[int, int]:
         async with running(settings) as classifier:
@@ -207,7 +207,7 @@ def test_after_a_reload_large_calls_go_to_a_child_holding_the_new_model(
 
 
 def test_turned_off_no_child_is_ever_started(tiny_model: Artifact, tmp_path: Path) -> None:
-    settings = Settings(
+    settings = Settings.of(
         model_path=tiny_model.path, cache_dir=tmp_path / "cache", bulk_process=False
     )
 
@@ -256,7 +256,7 @@ def test_the_bulk_process_never_outlives_its_worker(
 def test_a_stop_while_the_child_starts_leaves_no_process(
     tiny_model: Artifact, tmp_path: Path
 ) -> None:
-    settings = Settings(model_path=tiny_model.path, cache_dir=tmp_path / "cache")
+    settings = Settings.of(model_path=tiny_model.path, cache_dir=tmp_path / "cache")
     before = {p.pid for p in multiprocessing.active_children()}
 
     async def main() -> None:

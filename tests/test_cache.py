@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from newsapi.artifacts import Artifact
-from newsapi.cache.writer import QUEUE_ENTRY_BYTES
+from newsapi.model.artifact import Artifact
+from newsapi.serving.cache.writer import QUEUE_ENTRY_BYTES
 from newsapi.settings import MODEL_FILENAME
 from tests.conftest import metric, train_tiny, wait_for
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsapi.artifacts import Artifact
-from newsapi.cache.disk import ENTRY_DISK_BYTES
+from newsapi.model.artifact import Artifact
+from newsapi.serving.cache.disk import ENTRY_DISK_BYTES
 from tests.conftest import ROOT, Server, free_port, metric, wait_for, wait_ready
 from tests.helpers import disk_usage
 

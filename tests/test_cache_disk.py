@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from newsapi.cache.disk import ENTRY_DISK_BYTES, DiskTier
-from newsapi.cache.keys import entry_key, entry_keys
-from newsapi.metrics import Metrics
+from newsapi.serving.cache.disk import ENTRY_DISK_BYTES, DiskTier
+from newsapi.serving.cache.keys import entry_key, entry_keys
+from newsapi.serving.metrics import Metrics
 from tests.conftest import folder_bytes
 from tests.helpers import disk_usage
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tracemalloc
 
-from newsapi.cache.keys import DIGEST_BYTES, entry_key, entry_keys
-from newsapi.cache.memory import ENTRY_BYTES, MemoryTier
+from newsapi.serving.cache.keys import DIGEST_BYTES, entry_key, entry_keys
+from newsapi.serving.cache.memory import ENTRY_BYTES, MemoryTier
 
 
 def test_keys_are_fixed_size_and_depend_on_version_and_text() -> None:

@@ -7,12 +7,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from newsapi.activity import Activity
-from newsapi.cache.disk import ENTRY_DISK_BYTES, DiskTier, Entry
-from newsapi.cache.keys import entry_key
-from newsapi.cache.signals import ClearSignal
-from newsapi.cache.writer import QUEUE_ENTRY_BYTES, DiskWriter
-from newsapi.metrics import Metrics
+from newsapi.serving.activity import Activity
+from newsapi.serving.cache.disk import ENTRY_DISK_BYTES, DiskTier, Entry
+from newsapi.serving.cache.keys import entry_key
+from newsapi.serving.cache.signals import ClearSignal
+from newsapi.serving.cache.writer import QUEUE_ENTRY_BYTES, DiskWriter
+from newsapi.serving.metrics import Metrics
 from tests.conftest import metric, wait_for
 from tests.helpers import disk_usage
 

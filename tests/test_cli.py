@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from newsapi.artifacts import load_artifact
-from newsapi.store import ModelStore
+from newsapi.model.artifact import load_artifact
+from newsapi.store.catalog import ModelStore
 from tests.conftest import ROOT, topic_sentences
 from tests.test_data import write_csv
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsapi.data import (
+from newsapi.model.data import (
     DEFAULT_CATEGORIES,
     DataNotFoundError,
     DatasetError,
@@ -99,7 +99,7 @@ def test_missing_corpus_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_
 
 @pytest.mark.corpus
 def test_newsgroups_four_categories(newsgroups: object) -> None:
-    from newsapi.data import Corpus
+    from newsapi.model.data import Corpus
 
     assert isinstance(newsgroups, Corpus)
     assert sorted(newsgroups.target_names) == sorted(DEFAULT_CATEGORIES)

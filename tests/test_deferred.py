@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from newsapi.artifacts import Artifact
+from newsapi.model.artifact import Artifact
 
 
 def run(code: str) -> str:
@@ -26,10 +26,10 @@ def test_a_served_naive_bayes_model_answers_without_loading_scipy_stats(
     out = run(f"""
         import sys
         from fastapi.testclient import TestClient
-        from newsapi.app import create_app
+        from newsapi.http.app import create_app
         from newsapi.settings import Settings
 
-        settings = Settings(model_path={str(tiny_model.path)!r}, cache_dir={str(tmp_path)!r})
+        settings = Settings.of(model_path={str(tiny_model.path)!r}, cache_dir={str(tmp_path)!r})
         with TestClient(create_app(settings)) as client:
             answer = client.post("/prediction", json={{"text": "the rocket reached orbit"}})
             scored = client.post("/predictions?scores=true", json={{"texts": ["a b", "c"]}})

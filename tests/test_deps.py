@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from newsapi.artifacts import Artifact
+from newsapi.model.artifact import Artifact
 from tests.conftest import Server
 
 pytestmark = pytest.mark.server

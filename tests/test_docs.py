@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import ConsoleMessage, Page, Route, sync_playwright
 
-from newsapi.app import create_app
-from newsapi.artifacts import Artifact
-from newsapi.docs import ASSETS_URL, assets_folder
+from newsapi.http.app import create_app
+from newsapi.http.docs import ASSETS_URL, assets_folder
+from newsapi.model.artifact import Artifact
 from newsapi.settings import Settings
 from tests.conftest import Server
 

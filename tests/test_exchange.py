@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from newsapi.artifacts import Artifact
+from newsapi.model.artifact import Artifact
 from tests.conftest import ROOT, Server, launch, metric, wait_for, wait_ready
 
 pytestmark = pytest.mark.server

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsapi.artifacts import Artifact
+from newsapi.model.artifact import Artifact
 from newsapi.settings import MODEL_FILENAME
 from tests.conftest import Server, metric, train_behind
 from tests.helpers import explode_on_marker

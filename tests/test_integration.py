@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from newsapi.artifacts import Artifact
-from newsapi.data import Corpus
+from newsapi.model.artifact import Artifact
+from newsapi.model.data import Corpus
 from tests.conftest import Server
 
 pytestmark = pytest.mark.corpus

@@ -9,9 +9,9 @@ from typing import Any
 import papermill
 import pytest
 
-from newsapi.artifacts import load_artifact, manifest_path
+from newsapi.model.artifact import load_artifact, manifest_path
 from newsapi.settings import MODEL_FILENAME
-from newsapi.training import weakest_category
+from newsapi.training.pipeline import weakest_category
 from tests.conftest import ROOT, topic_sentences, train_tiny
 from tests.test_data import write_csv, write_folder
 
@@ -126,9 +126,9 @@ def test_compare_notebook_under_nbval_over_a_store_of_two_runs(tmp_path: Path) -
     import subprocess
     import sys
 
-    from newsapi.experiments import train_and_store
-    from newsapi.params import DEFAULTS
-    from newsapi.store import ModelStore
+    from newsapi.model.params import DEFAULTS
+    from newsapi.store.catalog import ModelStore
+    from newsapi.training.run import train_and_store
     from tests.conftest import tiny_corpus
 
     store = ModelStore(tmp_path / "artifacts")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from newsapi.params import DEFAULTS, ParameterError, TrainingParameters
+from newsapi.model.params import DEFAULTS, ParameterError, TrainingParameters
 
 
 @pytest.mark.parametrize(

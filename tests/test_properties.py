@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsapi.artifacts import Artifact
+from newsapi.model.artifact import Artifact
 
 MAX_TEXT = 300
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")

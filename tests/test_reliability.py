@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsapi.artifacts import Artifact, save_artifact
-from newsapi.params import DEFAULTS
+from newsapi.model.artifact import Artifact, save_artifact
+from newsapi.model.params import DEFAULTS
 from newsapi.settings import MODEL_FILENAME
-from newsapi.training import build_pipeline
+from newsapi.training.pipeline import build_pipeline
 from tests.conftest import ROOT, Server, folder_bytes, metric, tiny_corpus, wait_for
 
 pytestmark = pytest.mark.server

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 
-from newsapi.artifacts import Artifact
+from newsapi.model.artifact import Artifact
 from tests.conftest import Server
 
 EXAMPLES_PER_ROUTE = 60

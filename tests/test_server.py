@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from newsapi.artifacts import Artifact, manifest_path
+from newsapi.model.artifact import Artifact, manifest_path
 from newsapi.settings import MODEL_FILENAME
 from tests import helpers
 from tests.conftest import CLEAN_EXIT, Server, launch, metric, train_slow, wait_for

@@ -18,11 +18,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
 
-from newsapi.artifacts import Artifact, load_artifact, save_artifact
-from newsapi.metrics import Metrics
-from newsapi.service import Classifier
+from newsapi.model.artifact import Artifact, load_artifact, save_artifact
+from newsapi.serving.metrics import Metrics
+from newsapi.serving.service import Classifier
+from newsapi.serving.startup import lay_out_weights
 from newsapi.settings import MODEL_FILENAME, Settings
-from newsapi.startup import lay_out_weights
 from tests.conftest import TOPICS, topic_sentences, train_tiny
 
 
@@ -58,7 +58,7 @@ def test_fifty_reloads_alternating_two_models_keep_memory_flat(tmp_path: Path) -
     served = tmp_path / "served" / MODEL_FILENAME
     served.parent.mkdir()
     put(models[0], served)
-    settings = Settings(model_path=served, cache_dir=tmp_path / "cache")
+    settings = Settings.of(model_path=served, cache_dir=tmp_path / "cache")
 
     async def main() -> tuple[int, int, list[Any], int, int]:
         classifier = Classifier(settings, Metrics())

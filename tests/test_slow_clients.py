@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsapi.artifacts import Artifact
+from newsapi.model.artifact import Artifact
 from tests.conftest import CLEAN_EXIT, Server, free_port, metric, wait_for
 from tests.test_cache_bounds import rss_bytes
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import joblib
 import pytest
 
-from newsapi.artifacts import load_artifact, manifest_path, read_manifest, sha256_bytes
-from newsapi.card import write_card
-from newsapi.experiments import train_and_store
-from newsapi.params import DEFAULTS
-from newsapi.runs import compare, entry_links, runs_table
-from newsapi.store import ModelStore, StoredModel, StoreError
+from newsapi.model.artifact import load_artifact, manifest_path, read_manifest, sha256_bytes
+from newsapi.model.params import DEFAULTS
+from newsapi.store.catalog import ModelStore, StoredModel, StoreError
+from newsapi.store.runs import compare, entry_links, runs_table
+from newsapi.training.card import write_card
+from newsapi.training.run import train_and_store
 from tests.conftest import ROOT, tiny_corpus
 
 TINY = DEFAULTS.replace(categories=None)
@@ -179,7 +179,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from newsapi.artifacts import load_artifact
+    from newsapi.model.artifact import load_artifact
 
     served, seconds = Path(sys.argv[1]) / "newsgroups_model.joblib", float(sys.argv[2])
     loads, refusals, versions = 0, [], set()
@@ -227,7 +227,7 @@ def test_a_concurrent_reader_never_sees_a_mixed_pair(tmp_path: Path) -> None:
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    from newsapi.store import ModelStore
+    from newsapi.store.catalog import ModelStore
 
     root, version, step = sys.argv[1], sys.argv[2], int(sys.argv[3])
     real_replace, real_fsync, calls = os.replace, os.fsync, [0]
@@ -293,10 +293,10 @@ def test_a_writer_killed_half_way_leaves_no_entry_and_its_debris_is_swept(tmp_pa
     script = textwrap.dedent(
         f"""
         import os, signal
-        from newsapi import artifacts
-        from newsapi.experiments import train_and_store
-        from newsapi.params import DEFAULTS
-        from newsapi.store import ModelStore
+        from newsapi.model import artifact as artifacts
+        from newsapi.training.run import train_and_store
+        from newsapi.model.params import DEFAULTS
+        from newsapi.store.catalog import ModelStore
         from tests.conftest import tiny_corpus
 
         real = artifacts.atomic_write
@@ -304,8 +304,8 @@ def test_a_writer_killed_half_way_leaves_no_entry_and_its_debris_is_swept(tmp_pa
             real(path, data)
             if path.name == "card.md":  # model, manifest and plot are written: die
                 os.kill(os.getpid(), signal.SIGKILL)
-        import newsapi.store
-        newsapi.store.atomic_write = write
+        import newsapi.store.catalog
+        newsapi.store.catalog.atomic_write = write
         train_and_store(ModelStore({str(tmp_path)!r}), DEFAULTS.replace(categories=None),
                         tiny_corpus())
         """

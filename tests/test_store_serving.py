@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsapi.params import DEFAULTS
-from newsapi.store import ModelStore, StoredModel
-from newsapi.training import fit
+from newsapi.model.params import DEFAULTS
+from newsapi.store.catalog import ModelStore, StoredModel
+from newsapi.training.pipeline import fit
 from tests.conftest import Server, tiny_corpus, wait_for
 from tests.test_reliability import Traffic, answered_by
 

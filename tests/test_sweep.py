@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from newsapi.data import Corpus
-from newsapi.params import TrainingParameters
-from newsapi.sweep import Progress, SweepEstimator, SweepOutcome, run_search
-from newsapi.sweep_spec import SweepSpec
-from newsapi.training import build_pipeline
+from newsapi.model.data import Corpus
+from newsapi.model.params import TrainingParameters
+from newsapi.training.pipeline import build_pipeline
+from newsapi.training.sweep.search import Progress, SweepEstimator, SweepOutcome, run_search
+from newsapi.training.sweep.spec import SweepSpec
 from tests.conftest import TOPICS, free_port, wait_for
 from tests.helpers import overlapping_sentences
 
@@ -222,7 +222,8 @@ def test_real_corpus_same_results_everywhere(dask_cluster: DaskCluster, newsgrou
 
 def test_workers_need_the_project_importable(tmp_path: Path) -> None:
     """What the README tells cluster users: a candidate travels pickled by reference to
-    newsapi.sweep, so a worker without the project cannot rebuild it, one with it can."""
+    newsapi.training.sweep.search, so a worker without the project cannot rebuild it, one
+    with it can."""
     import pickle
 
     data = pickle.dumps(SweepEstimator(alpha=0.5))
@@ -235,7 +236,7 @@ def test_workers_need_the_project_importable(tmp_path: Path) -> None:
     found = subprocess.run(
         [sys.executable, str(script)], input=data, capture_output=True, check=True
     )
-    assert found.stdout.decode().split() == ["newsapi.sweep", "0.5"]
+    assert found.stdout.decode().split() == ["newsapi.training.sweep.search", "0.5"]
     # -S: no site-packages, hence neither the project nor its dependencies
     missing = subprocess.run(
         [sys.executable, "-S", str(script)], input=data, capture_output=True, cwd=tmp_path

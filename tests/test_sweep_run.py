@@ -13,14 +13,15 @@ from typing import Any
 import papermill
 import pytest
 
-from newsapi.artifacts import load_artifact
-from newsapi.data import load_csv
-from newsapi.params import TrainingParameters
-from newsapi.store import FAILED, ModelStore
-from newsapi.sweep import run_search
-from newsapi.sweep_run import notebook_defaults
-from newsapi.sweep_spec import SweepSpec
-from newsapi.training import fit
+from newsapi.jobs.sweep import notebook_defaults
+from newsapi.model.artifact import load_artifact
+from newsapi.model.data import load_csv
+from newsapi.model.params import TrainingParameters
+from newsapi.store.catalog import ModelStore
+from newsapi.store.layout import FAILED
+from newsapi.training.pipeline import fit
+from newsapi.training.sweep.search import run_search
+from newsapi.training.sweep.spec import SweepSpec
 from tests.conftest import ROOT, topic_sentences
 from tests.helpers import overlapping_sentences
 from tests.test_data import write_csv

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from newsapi.params import MODEL_FIELDS, ParameterError
-from newsapi.sweep import SweepEstimator
-from newsapi.sweep_spec import MAX_CANDIDATES, SweepSpec
+from newsapi.model.params import MODEL_FIELDS, ParameterError
+from newsapi.training.sweep.search import SweepEstimator
+from newsapi.training.sweep.spec import MAX_CANDIDATES, SweepSpec
 
 GRID = {"classifier": ["multinomial_nb", "complement_nb"], "alpha": [0.01, 1]}
 

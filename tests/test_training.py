@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from newsapi.params import CLASSIFIERS, DEFAULTS
-from newsapi.training import build_pipeline, fit, top_terms
+from newsapi.model.params import CLASSIFIERS, DEFAULTS
+from newsapi.training.pipeline import build_pipeline, fit, top_terms
 from tests.conftest import TOPICS, tiny_corpus
 
 

@@ -1,0 +1,1 @@
+"""papermill orchestration: executing the project's notebooks into the store, all or nothing."""

@@ -1,0 +1,133 @@
+"""Prometheus metrics, one registry per app so that tests can build apps side by side.
+
+With several workers, each is a process with its own counters. When prometheus_client's
+``PROMETHEUS_MULTIPROC_DIR`` names an empty folder shared by the workers (``make serve``
+sets one), every worker writes its values there and ``/metrics`` answers their sum,
+whichever worker is asked (prometheus_client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+
+
+class Metrics:
+    """Every counter the service keeps."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.multiprocess = bool(os.environ.get(MULTIPROCESS_ENV))
+        r = self.registry
+        self.requests = Counter(
+            "newsapi_http_requests",
+            "HTTP requests by route, method, status (499: the client left first) and the "
+            "path that answered (lane: the fast lane; app: FastAPI's routes)",
+            ["route", "method", "status", "handler"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "newsapi_http_request_duration_seconds",
+            "time to answer, by route",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.predictions = Counter(
+            "newsapi_predictions", "texts classified, by endpoint", ["endpoint"], registry=r
+        )
+        self.cache_hits = Counter("newsapi_cache_hits", "cache hits by tier", ["tier"], registry=r)
+        self.cache_misses = Counter(
+            "newsapi_cache_misses", "cache misses by tier", ["tier"], registry=r
+        )
+        self.cache_writes = Counter(
+            "newsapi_cache_disk_writes", "entries written to the disk tier", registry=r
+        )
+        self.cache_writes_dropped = Counter(
+            "newsapi_cache_disk_writes_dropped",
+            "entries not written because the writer was at its budget",
+            registry=r,
+        )
+        self.cache_faults = Counter(
+            "newsapi_cache_faults",
+            "disk cache faults (degraded to no cache)",
+            ["kind"],
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "newsapi_model_batch_size", "texts per model call", buckets=BATCH_BUCKETS, registry=r
+        )
+        self.model_info = Gauge(
+            "newsapi_model_info",
+            "the model being served",
+            ["model_version"],
+            registry=r,
+            multiprocess_mode="livemax",  # 1 while some live worker serves that version
+        )
+        self._served: str | None = None
+        self.model_fallback = Gauge(
+            "newsapi_model_fallback",
+            "1 while this worker serves the store's last good promoted model because the "
+            "promoted pair was unusable at its start",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.body_bytes_held = Gauge(
+            "newsapi_request_body_bytes_held",
+            "bytes of request bodies still arriving in pieces, held at once "
+            "(at most NEWSAPI_BODY_BUFFER_BYTES per worker)",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.header_timeouts = Counter(
+            "newsapi_header_timeouts",
+            "connections answered 408 and closed because a request's headers did not arrive "
+            "within NEWSAPI_HEADER_TIMEOUT (before any route runs, so not in "
+            "newsapi_http_requests)",
+            registry=r,
+        )
+        self.reloads = Counter(
+            "newsapi_model_reloads", "model reload attempts by outcome", ["outcome"], registry=r
+        )
+        # children resolved once: labels() costs more than inc() on the request path
+        self.memory_hit = self.cache_hits.labels("memory")
+        self.memory_miss = self.cache_misses.labels("memory")
+        self.disk_hit = self.cache_hits.labels("disk")
+        self.disk_miss = self.cache_misses.labels("disk")
+
+    def set_model(self, version: str) -> None:
+        if self.multiprocess and self._served is not None:
+            # the shared files keep every label ever set: the old version goes to 0
+            self.model_info.labels(self._served).set(0)
+        else:
+            self.model_info.clear()
+        self.model_info.labels(version).set(1)
+        self._served = version
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The metrics in the Prometheus text format: of every worker in multiprocess mode,
+        else of this one."""
+        if not self.multiprocess:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+
+    def worker_stopped(self) -> None:
+        """Drop this worker's live gauges from the shared folder (multiprocess mode)."""
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -1,0 +1,294 @@
+"""The classifier service: the loaded model, its cache and its batcher, behind one object.
+
+Routes ask it for predictions; it answers from the memory tier on the event loop when it
+can, and otherwise hands a whole batch to one model thread (disk lookups and ``predict``
+together, one thread hop per batch). Large ``/predictions`` calls go to the model in chunks
+that take turns with the micro-batches of single texts
+(:class:`~newsapi.serving.batching.ModelLane`).
+The model is swapped atomically on reload: each batch takes one snapshot of the current
+model, and every answer carries that model's version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+
+from newsapi.errors import NewsapiError
+from newsapi.model.artifact import FIX, Artifact, ArtifactError, load_artifact
+from newsapi.serving.activity import Activity
+from newsapi.serving.batching import MicroBatcher, ModelLane
+from newsapi.serving.bulk import BulkProcess
+from newsapi.serving.cache import PredictionCache, entry_key, entry_keys
+from newsapi.serving.metrics import Metrics
+from newsapi.serving.predictor import categories_of, has_scores, prepare, scores_of
+from newsapi.serving.results import (
+    Computed,
+    ModelNotReadyError,
+    Pending,
+    Prediction,
+    Predictions,
+    text_length,
+)
+from newsapi.serving.startup import freeze_startup_objects
+from newsapi.settings import Settings
+from newsapi.store.served import load_served, stored_entry
+
+log = logging.getLogger(__name__)
+
+
+class Classifier:
+    """Everything the routes need to classify texts; built and started in the app's lifespan."""
+
+    def __init__(
+        self, settings: Settings, metrics: Metrics, activity: Activity | None = None
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        # requests in flight, counted by the app's request layer: the disk writer waits for
+        # none (without an app, nobody counts and the writer never waits)
+        self.activity = activity or Activity()
+        self.artifact: Artifact | None = None
+        #: why the served model is not simply the promoted pair (set at start), else None
+        self.fallback: str | None = None
+        self.cache = PredictionCache(settings.cache, metrics)
+        # One model thread: batches run one after the other, and the event loop hops once per
+        # batch. (scikit-learn's transform holds the GIL for most of its work anyway.)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self._lane = ModelLane(self._executor, chunk_chars=settings.batching.bulk_chunk_chars)
+        # the model work of large /predictions calls, on another core (newsapi.serving.bulk)
+        self.bulk = BulkProcess(
+            chunk_chars=settings.batching.bulk_chunk_chars * ModelLane.IDLE_CHUNKS
+        )
+        self._batcher: MicroBatcher[Pending, Prediction] = MicroBatcher(
+            self._predict_batch,
+            max_size=settings.batching.batch_max_size,
+            window=settings.batching.batch_window_ms / 1000,
+        )
+        self._reload_lock = asyncio.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def load(self, *, from_store: bool = False) -> Artifact:
+        """Read, verify and warm up the configured artifact (blocking); raises ArtifactError.
+
+        The first ``predict`` builds lazy state, and it proves that the pipeline can predict
+        at all: a model that cannot is refused like a tampered one, before it serves. With
+        ``from_store`` (at start), a promoted pair beside a model store is repaired after a
+        crash, or replaced by the store's last good promoted model when unusable
+        (:func:`newsapi.store.served.load_served`); a reload refuses a bad file instead.
+        """
+        if from_store:
+            artifact, self.fallback = load_served(
+                self.settings.model.model_path,
+                allow_version_mismatch=self.settings.model.allow_version_mismatch,
+            )
+        else:
+            artifact = load_artifact(
+                self.settings.model.model_path,
+                allow_version_mismatch=self.settings.model.allow_version_mismatch,
+            )
+        try:
+            prepare(artifact.pipeline)
+        except Exception as exc:
+            raise ArtifactError(
+                f"model file {artifact.path} loads but cannot predict ({exc!r}); {FIX}"
+            ) from exc
+        return artifact
+
+    async def start(self) -> None:
+        """Load the model, set the process's garbage-collector policy, start the writer."""
+        loop = asyncio.get_running_loop()
+        self._install(
+            await loop.run_in_executor(self._executor, partial(self.load, from_store=True))
+        )
+        self.metrics.model_fallback.set(1 if self.fallback else 0)
+        freeze_startup_objects()
+        # The model thread computes in Python (tokenising) for milliseconds at a time; the
+        # event loop, which gives up the GIL at every system call, then waits up to the
+        # switch interval to get it back at each turn. Python's 5 ms made single texts crawl
+        # beside large batches; a much shorter one costs throughput in forced switches
+        # (the default is explained in the docs' "How a request is served").
+        sys.setswitchinterval(self.settings.batching.gil_switch_interval_ms / 1000)
+
+        def forget_memory() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self.cache.memory.clear)
+
+        quiet = self.settings.cache.cache_write_quiet_ms / 1000
+        self.cache.start(
+            on_foreign_clear=forget_memory,
+            quiet=self.activity.quiet_for if quiet else None,
+            quiet_seconds=quiet,
+        )
+
+    async def stop(self) -> None:
+        await self.bulk.stop()
+        await asyncio.to_thread(self.cache.stop)
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
+
+    def _install(self, artifact: Artifact) -> None:
+        """Swap ``artifact`` in: one attribute store, so each batch sees one model or the
+        other."""
+        self.artifact = artifact
+        self.bulk.retire()  # the old model's child, if any
+        self.cache.memory.use(artifact.model_version)
+        self.metrics.set_model(artifact.model_version)
+        log.info(
+            "serving model %s (%d categories) from %s",
+            artifact.model_version,
+            len(artifact.target_names),
+            artifact.path,
+        )
+
+    async def reload(self) -> tuple[str, Artifact]:
+        """Load the artifact from disk again and swap it in; the old model keeps serving
+        if the new one is refused (the ArtifactError propagates)."""
+        async with self._reload_lock:
+            previous = self.current().model_version
+            try:
+                artifact = await asyncio.to_thread(self.load)
+            except NewsapiError:
+                self.metrics.reloads.labels("refused").inc()
+                raise
+            if artifact.model_version != previous:
+                self._install(artifact)
+                del artifact  # the old model is freed with its last batch; nothing keeps it
+            self.fallback = None  # the promoted pair loaded: it is what serves now
+            self.metrics.model_fallback.set(0)
+            self.metrics.reloads.labels("ok").inc()
+            return previous, self.current()
+
+    def store_entry(self) -> str | None:
+        """``models/<version>`` when the served model is an entry of the store beside it."""
+        return stored_entry(self.settings.model.model_path, self.current().model_version)
+
+    def current(self) -> Artifact:
+        if self.artifact is None:
+            raise ModelNotReadyError("the model is not loaded yet")
+        return self.artifact
+
+    # -- predictions -------------------------------------------------------------------------
+    async def predict(self, text: str) -> Prediction:
+        """The category of one text: memory tier, else the next micro-batch."""
+        version = self.current().model_version
+        key = entry_key(version, text)
+        category = self.cache.memory.get(version, key)
+        if category is not None:
+            self.metrics.memory_hit.inc()
+            return Prediction(category, True, version)
+        self.metrics.memory_miss.inc()
+        return await self._batcher.submit(Pending(version, key, text))
+
+    async def predict_many(self, texts: list[str]) -> Predictions:
+        """The categories of ``texts`` in order; the misses go to the model in chunks that
+        take turns with single-text requests (see :class:`~newsapi.serving.batching.ModelLane`)."""
+        artifact = self.current()
+        version = artifact.model_version
+        keys = entry_keys(version, texts)
+        found = self.cache.memory.get_many(version, keys)
+        missing = {key: text for key, text, c in zip(keys, texts, found, strict=True) if c is None}
+        self.metrics.memory_hit.inc(len(texts) - len(missing))
+        if not missing:
+            return Predictions(version, found, True)  # type: ignore[arg-type]
+        self.metrics.memory_miss.inc(len(missing))
+        items = list(missing.items())
+        answers = await self._compute_many(artifact, items)
+        computed = self._remember(version, items, answers)
+        pairs = zip(keys, found, strict=True)
+        categories = [computed[key].category if c is None else c for key, c in pairs]
+        return Predictions(version, categories, False)
+
+    async def _compute_many(
+        self, artifact: Artifact, items: list[tuple[bytes, str]]
+    ) -> list[Computed]:
+        """The answers for a call's misses: from the bulk process when it is large and the
+        process is ready for this model, else from the model thread, chunk by chunk."""
+        version = artifact.model_version
+        pool = None
+        if (
+            self.settings.batching.bulk_process
+            and len(items) >= self.settings.batching.bulk_process_min_texts
+        ):
+            pool = self.bulk.ready_for(version, artifact.pipeline)
+        if pool is not None:
+            try:
+                labels = await self.bulk.predict(pool, [text for _, text in items])
+            except BrokenProcessPool as exc:  # the child died: the model thread does the work
+                self.bulk.died(version, exc)
+            except Exception as exc:
+                # its pool was shut down for a newer model, or its predict raised: the model
+                # thread does the work (and reports any error of its own as usual)
+                log.debug("bulk process call failed (%r): using the model thread", exc)
+            else:
+                self.metrics.predictions.labels("bulk_process").inc(len(labels))
+                names = artifact.target_names
+                return [Computed(names[label], False) for label in labels]
+        read_disk = self._reads_disk(len(items))
+        return await self._lane.run_chunked(
+            items, partial(self._classify, artifact, read_disk=read_disk), text_length
+        )
+
+    async def _predict_batch(self, pending: list[Pending]) -> list[Prediction]:
+        """The micro-batcher's handler: one model call for the texts gathered."""
+        artifact = self.current()
+        version = artifact.model_version
+        # a key computed before a reload is the old model's: recompute it for this one
+        keys = [p.key if p.version == version else entry_key(version, p.text) for p in pending]
+        unique = list(dict(zip(keys, (p.text for p in pending), strict=True)).items())
+        work = partial(self._classify, artifact, unique, read_disk=self._reads_disk(len(unique)))
+        answers = await self._lane.run(work)
+        computed = self._remember(version, unique, answers)
+        return [Prediction(computed[key].category, computed[key].stored, version) for key in keys]
+
+    def _reads_disk(self, count: int) -> bool:
+        # A disk lookup (~33 µs) costs more than predicting a text in a large batch (~25 µs
+        # in 32), and under load lookups slow the model thread, which lets more requests
+        # queue: the disk tier is read for small model calls with nobody waiting behind.
+        return count <= self.settings.cache.disk_read_max_batch and not self._batcher.waiting
+
+    def _remember(
+        self, version: str, items: list[tuple[bytes, str]], answers: list[Computed]
+    ) -> dict[bytes, Computed]:
+        """Fill the memory tier, queue the fresh answers for the disk: ``{key: answer}``."""
+        computed = {key: answer for (key, _), answer in zip(items, answers, strict=True)}
+        self.cache.memory.put_many(version, {key: a.category for key, a in computed.items()})
+        self.cache.write_behind([(key, a.category) for key, a in computed.items() if not a.stored])
+        self.metrics.batch_size.observe(len(items))
+        return computed
+
+    def _classify(
+        self, artifact: Artifact, items: list[tuple[bytes, str]], *, read_disk: bool
+    ) -> list[Computed]:
+        """Runs in the model thread: the disk tier if asked, then ``predict``."""
+        stored: list[str | None] = [None] * len(items)
+        if read_disk:
+            stored = self.cache.disk.get_many([key for key, _ in items])
+            hits = sum(value is not None for value in stored)
+            self.metrics.disk_hit.inc(hits)
+            self.metrics.disk_miss.inc(len(items) - hits)
+        todo = [text for (_, text), value in zip(items, stored, strict=True) if value is None]
+        if not todo:
+            return [Computed(value, True) for value in stored]  # type: ignore[arg-type]
+        predicted = categories_of(artifact.pipeline, artifact.target_names, todo)
+        self.metrics.predictions.labels("model").inc(len(todo))
+        fresh = iter(predicted)
+        return [Computed(next(fresh), False) if v is None else Computed(v, True) for v in stored]
+
+    async def scores(self, texts: list[str]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+        """The model version, and each text's category and per-category probabilities,
+        computed fresh (not cached)."""
+        artifact = self.current()
+        if not has_scores(artifact.pipeline):  # refused before any work is queued
+            scores_of(artifact.pipeline, artifact.target_names, [])
+        compute = partial(scores_of, artifact.pipeline, artifact.target_names, texts)
+        self.metrics.predictions.labels("model").inc(len(texts))
+        scored = await asyncio.get_running_loop().run_in_executor(self._executor, compute)
+        return artifact.model_version, scored
+
+    async def clear_cache(self) -> None:
+        self.cache.memory.clear()
+        await asyncio.get_running_loop().run_in_executor(None, self.cache.clear_disk)

@@ -1,0 +1,55 @@
+"""Staging folders: where an entry (or a whole run) is written before it appears at once.
+
+Every write into the store happens in a hidden folder ``models/.incoming-<pid>-<what>-*``
+that is renamed into place or removed, so a run killed half-way leaves nothing a reader
+lists; the next write removes the folders whose writing process is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+INCOMING = ".incoming-"
+
+
+@contextlib.contextmanager
+def staging_folder(models: Path, what: str = "entry") -> Iterator[Path]:
+    """A new private folder inside ``models`` for one write, removed on the way out
+    (whatever was not renamed out of it first)."""
+    models.mkdir(parents=True, exist_ok=True)
+    sweep_abandoned(models)
+    staging = Path(tempfile.mkdtemp(prefix=f"{INCOMING}{os.getpid()}-{what}-", dir=models))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def discard(folder: Path, models: Path, name: str) -> None:
+    """Remove ``folder`` from the store at once: renamed out of sight, then deleted."""
+    trash = models / f"{INCOMING}{os.getpid()}-removed-{name}"
+    folder.rename(trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def sweep_abandoned(models: Path) -> None:
+    """Remove staging folders whose writer is gone (killed half-way)."""
+    for folder in models.glob(f"{INCOMING}*"):
+        owner = folder.name.removeprefix(INCOMING).split("-")[0]
+        if "-removed-" in folder.name or not owner.isdigit() or not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive all the same
+        pass
+    return True
