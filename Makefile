@@ -28,7 +28,7 @@ ifneq ($(filter x86_64 amd64,$(shell uname -m)),)
 export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
 endif
 
-.PHONY: install lock serve train compare lab notebooks test test-slow lint soak attack bench bench-smoke tools clean sweep bench-sweep
+.PHONY: install lock serve train compare lab notebooks test test-slow lint docs soak attack bench bench-smoke tools clean sweep bench-sweep
 
 install: $(STAMP)
 
@@ -65,7 +65,8 @@ lock: | $(UV_STAMP)
 	  --custom-compile-command 'make lock' --quiet --output-file $(LOCK) $(LOCK_ARGS)
 
 # Debian's wrk drives the load in bench/ and the soak test; Debian's chromium is the browser of
-# tests/test_docs.py (Playwright drives it: these machines cannot download Playwright's own).
+# tests/test_docs.py and tests/system/test_docs_site.py (Playwright drives it: these machines
+# cannot download Playwright's own).
 tools:
 	@missing=""; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
@@ -114,9 +115,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## test: lint, then the whole suite, with nbval over a copy of notebooks/ (so that the run
-## writes its model into build/, not over yours)
-test: $(STAMP) tools lint
+## docs: the manual (docs/, mkdocs.yml) into build/site, offline; any warning fails it.
+## Open build/site/index.html in a browser: no server needed, search included
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir build/site
+
+## test: lint, build the docs, then the whole suite, with nbval over a copy of notebooks/ (so
+## that the run writes its model into build/, not over yours)
+test: $(STAMP) tools lint docs
 	rm -rf build/nbval && mkdir -p build/nbval && cp -r notebooks build/nbval/
 	$(BIN)/pytest tests build/nbval/notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
 	  --durations=15 $(PYTEST_ARGS)
