@@ -1,9 +1,10 @@
 """The configuration reference, generated from the settings at build time (an mkdocs hook).
 
 ``docs/serve/configuration.md`` holds the placeholder ``<!-- config-reference -->``; this hook
-replaces it with one table per group of :func:`newsapi.settings.documented_variables`, so the
-page always lists the variables, defaults and constraints that the code reads, and nobody
-copies them by hand. A page without the placeholder fails the build.
+replaces it with one table per group of
+:func:`newsapi.settings_reference.documented_variables`, so the page always lists the
+variables, defaults and constraints that the code reads, and nobody copies them by hand. A
+page without the placeholder fails the build.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mkdocs.exceptions import PluginError
 
-from newsapi.settings import Variable, documented_variables
+from newsapi.settings_reference import Variable, documented_variables
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -49,7 +50,7 @@ def render(variables: Iterable[Variable]) -> str:
     for variable in variables:
         groups.setdefault(variable.group, []).append(variable)
     if not groups:
-        raise PluginError("newsapi.settings.documented_variables() returned no variable")
+        raise PluginError("newsapi.settings_reference.documented_variables() returned no variable")
     parts = []
     for group, members in groups.items():
         rows = [

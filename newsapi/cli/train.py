@@ -32,7 +32,7 @@ def train(
 ) -> None:
     """Check the parameters, run 01_train and 02_evaluate with papermill, store the run,
     promote it (unless --no-promote) and refresh index.html (unless --no-index)."""
-    from newsapi.jobs.notebook import TrainingRun
+    from newsapi.jobs.train import TrainingRun
 
     values = read_values(parameter, yaml_text)
     check_names(values)

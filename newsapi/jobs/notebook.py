@@ -1,15 +1,10 @@
-"""Running the project's notebooks with papermill for the command line, all or nothing.
-
-A training run executes ``01_train.ipynb`` into a private staging store inside the real one,
-then ``02_evaluate.ipynb`` over the staged model, exports both to HTML beside it, and only then
-moves the finished entry into the store with one rename. A failure anywhere keeps the executed
-notebook that failed in ``<artifacts>/failed/`` and leaves nothing else behind.
+"""Executing the project's notebooks with papermill: one notebook into the store's staging
+folder, its HTML page, the runs page (``index.html``), and the failed runs kept for a look.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,8 +13,7 @@ import newsapi
 from newsapi.errors import NewsapiError
 from newsapi.model.data import NEWSGROUPS
 from newsapi.model.params import TrainingParameters
-from newsapi.store.catalog import ModelStore, StoredModel
-from newsapi.store.staging import staging_folder
+from newsapi.store.catalog import ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -88,67 +82,6 @@ def export_html(notebook: Path) -> Path:
     return page
 
 
-class TrainingRun:
-    """``newsapi train``: one set of parameters through both notebooks into the store."""
-
-    def __init__(
-        self,
-        store: ModelStore,
-        params: TrainingParameters,
-        *,
-        notebooks: Path | None = None,
-        data_home: Path | None = None,
-        progress: bool = True,
-    ) -> None:
-        # papermill runs the notebooks in notebooks/: every path handed to them is absolute
-        self.store = ModelStore(store.root.resolve())
-        self.params = _absolute_dataset(params)
-        self.notebooks = notebooks_dir(notebooks)
-        self.data_home = str(Path(data_home).resolve()) if data_home else None
-        self.progress = progress
-
-    def execute(self) -> tuple[StoredModel, bool]:
-        """Run both notebooks; return the store entry and whether it already existed."""
-        with staging_folder(self.store.models, "run") as staging:
-            staged_store = ModelStore(staging)
-            output = staging / "01_train.ipynb"
-            execute(
-                self.store,
-                self.notebooks / "01_train.ipynb",
-                output,
-                {
-                    **self.params.model_dump(),
-                    "artifact_dir": str(staging),
-                    "data_home": self.data_home,
-                    "promote": False,
-                },
-                progress=self.progress,
-            )
-            entries = staged_store.entries()
-            if len(entries) != 1:
-                raise NewsapiError(f"01_train.ipynb stored {len(entries)} models, expected 1")
-            staged = entries[0]
-            existing = self.store.get(staged.version)
-            if existing is not None:
-                return existing, True
-            folder = staged.path / "notebooks"
-            folder.mkdir()
-            shutil.move(output, folder / output.name)
-            execute(
-                self.store,
-                self.notebooks / "02_evaluate.ipynb",
-                folder / "02_evaluate.ipynb",
-                {"model_path": str(staged.model_path), "data_home": self.data_home},
-                progress=self.progress,
-            )
-            for notebook in sorted(folder.glob("*.ipynb")):
-                export_html(notebook)
-            return self.store.import_entry(staged), False
-
-    def refresh_index(self) -> Path:
-        return refresh_index(self.store, self.notebooks, progress=self.progress)
-
-
 def refresh_index(
     store: ModelStore, notebooks: Path | None = None, *, progress: bool = False
 ) -> Path:
@@ -169,7 +102,7 @@ def refresh_index(
     return target
 
 
-def _absolute_dataset(params: TrainingParameters) -> TrainingParameters:
+def absolute_dataset(params: TrainingParameters) -> TrainingParameters:
     """Own corpora are named relative to where the user stands, not to notebooks/."""
     if params.dataset != NEWSGROUPS and Path(params.dataset).exists():
         return params.replace(dataset=str(Path(params.dataset).resolve()))

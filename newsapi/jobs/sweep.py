@@ -1,6 +1,6 @@
 """``newsapi sweep``: one sweep through ``03_sweep.ipynb`` into the store, all or nothing.
 
-Like :class:`newsapi.jobs.notebook.TrainingRun`, the notebook runs into a private staging
+Like :class:`newsapi.jobs.train.TrainingRun`, the notebook runs into a private staging
 store inside the real one; its winner's entry gets the executed notebook and its HTML in
 ``notebooks/`` and only then moves into the store with one rename. A failure keeps the
 executed notebook in ``<artifacts>/failed/`` and leaves nothing else behind.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from newsapi.errors import NewsapiError
-from newsapi.jobs.notebook import _absolute_dataset, execute, export_html, notebooks_dir
+from newsapi.jobs.notebook import absolute_dataset, execute, export_html, notebooks_dir
 from newsapi.model.params import ParameterError
 from newsapi.model.params import read_values as read_command_values
 from newsapi.store.catalog import ModelStore, StoredModel
@@ -112,7 +112,7 @@ class SweepRun:
         self.values = {
             **values,
             "grid": self.spec.grid,
-            "dataset": _absolute_dataset(self.spec.base).dataset,
+            "dataset": absolute_dataset(self.spec.base).dataset,
         }
         self.data_home = str(Path(data_home).resolve()) if data_home else None
         self.progress = progress

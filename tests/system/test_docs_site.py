@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, Route, sync_playwright
 
-from newsapi.settings import documented_variables
+from newsapi.settings_reference import documented_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 MKDOCS = Path(sys.executable).parent / "mkdocs"  # the project's environment, not the PATH's
