@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from newsapi.http.app import create_app
 from newsapi.model.artifact import Artifact
 from newsapi.settings import Settings
-from tests.conftest import metric, train_tiny
+from tests.support import metric, train_tiny
 
 SPACE = "the rocket will launch a satellite into orbit"
 

@@ -22,7 +22,7 @@ from newsapi.model.artifact import (
 )
 from newsapi.model.params import DEFAULTS
 from newsapi.settings import MODEL_FILENAME
-from tests.conftest import tiny_corpus, train_tiny
+from tests.support import tiny_corpus, train_tiny
 
 
 def test_round_trip_predicts_like_the_original(tiny_model: Artifact) -> None:

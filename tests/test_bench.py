@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from newsapi.model.artifact import Artifact
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = [pytest.mark.corpus, pytest.mark.server]
 

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.helpers import overlapping_sentences
-from tests.test_data import write_csv
+from tests.support import ROOT, overlapping_sentences, write_csv
 
 
 @pytest.mark.dask

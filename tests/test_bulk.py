@@ -23,7 +23,7 @@ from newsapi.serving import bulk
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.service import Classifier
 from newsapi.settings import MODEL_FILENAME, Settings
-from tests.conftest import TOPICS, Server, metric, train_tiny, wait_for
+from tests.support import TOPICS, Server, metric, train_tiny, wait_for
 
 SINGLE = "the rocket reached orbit around the moon"
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from newsapi.model.artifact import Artifact
 from newsapi.serving.cache.writer import QUEUE_ENTRY_BYTES
 from newsapi.settings import MODEL_FILENAME
-from tests.conftest import metric, train_tiny, wait_for
+from tests.support import metric, train_tiny, wait_for
 
 SPACE = "the rocket will launch a satellite into orbit"
 

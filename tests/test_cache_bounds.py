@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import re
 import shlex
 import subprocess
 import sys
@@ -21,19 +20,20 @@ import pytest
 
 from newsapi.model.artifact import Artifact
 from newsapi.serving.cache.disk import ENTRY_DISK_BYTES
-from tests.conftest import ROOT, Server, free_port, metric, wait_for, wait_ready
-from tests.helpers import disk_usage
+from tests.support import (
+    ROOT,
+    Server,
+    disk_usage,
+    free_port,
+    metric,
+    rss_bytes,
+    wait_for,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.server
 MiB = 2**20
 WORDS = "rocket orbit launch recipe oven flour football goal match the of and".split()  # noqa: SIM905
-
-
-def rss_bytes(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-    assert match, status
-    return int(match.group(1)) * 1024
 
 
 def long_texts(seed: int) -> Callable[[int], str]:

@@ -8,8 +8,7 @@ from pathlib import Path
 from newsapi.serving.cache.disk import ENTRY_DISK_BYTES, DiskTier
 from newsapi.serving.cache.keys import entry_key, entry_keys
 from newsapi.serving.metrics import Metrics
-from tests.conftest import folder_bytes
-from tests.helpers import disk_usage
+from tests.support import disk_usage, folder_bytes
 
 
 def entries(folder: Path) -> list[Path]:

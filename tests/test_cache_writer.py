@@ -13,8 +13,7 @@ from newsapi.serving.cache.keys import entry_key
 from newsapi.serving.cache.signals import ClearSignal
 from newsapi.serving.cache.writer import QUEUE_ENTRY_BYTES, DiskWriter
 from newsapi.serving.metrics import Metrics
-from tests.conftest import metric, wait_for
-from tests.helpers import disk_usage
+from tests.support import disk_usage, metric, wait_for
 
 
 def writer_for(folder: Path, limit: int, queue_bytes: int, metrics: Metrics) -> DiskWriter:

@@ -18,8 +18,7 @@ import pytest
 
 from newsapi.model.artifact import load_artifact
 from newsapi.store.catalog import ModelStore
-from tests.conftest import ROOT, topic_sentences
-from tests.test_data import write_csv
+from tests.support import ROOT, topic_sentences, write_csv
 
 NEWSAPI = str(Path(sys.executable).parent / "newsapi")
 

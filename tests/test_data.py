@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,7 @@ from newsapi.model.data import (
     load_corpus,
     resolve_data_home,
 )
-from tests.conftest import topic_sentences
-
-
-def write_csv(
-    path: Path, rows: list[tuple[str, str]], header: tuple[str, str] = ("text", "label")
-) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def write_folder(root: Path, rows: list[tuple[str, str]]) -> Path:
-    for i, (text, label) in enumerate(rows):
-        (root / label).mkdir(parents=True, exist_ok=True)
-        (root / label / f"{i:04d}.txt").write_text(text, encoding="utf-8")
-    return root
+from tests.support import topic_sentences, write_csv, write_folder
 
 
 def test_csv_corpus(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from newsapi.model.artifact import Artifact
-from tests.conftest import Server
+from tests.support import Server
 
 pytestmark = pytest.mark.server
 

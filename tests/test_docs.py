@@ -23,7 +23,7 @@ from newsapi.http.app import create_app
 from newsapi.http.docs import ASSETS_URL, assets_folder
 from newsapi.model.artifact import Artifact
 from newsapi.settings import Settings
-from tests.conftest import Server
+from tests.support import Server
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, as root in CI (no sandbox), and quiet: nothing of Chromium's own reaches out.

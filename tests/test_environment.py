@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from newsapi import NUMPY_FEATURES_OFF
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 # conda-forge names of packages whose PyPI name differs
 CONDA_NAMES = {

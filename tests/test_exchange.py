@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from newsapi.model.artifact import Artifact
-from tests.conftest import ROOT, Server, launch, metric, wait_for, wait_ready
+from tests.support import ROOT, Server, launch, metric, wait_for, wait_ready
 
 pytestmark = pytest.mark.server
 LIMIT = 250_000

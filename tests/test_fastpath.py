@@ -10,8 +10,7 @@ import pytest
 
 from newsapi.model.artifact import Artifact
 from newsapi.settings import MODEL_FILENAME
-from tests.conftest import Server, metric, train_behind
-from tests.helpers import explode_on_marker
+from tests.support import Server, explode_on_marker, metric, train_behind
 
 pytestmark = pytest.mark.server
 SPACE = "the rocket will launch a satellite into orbit"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from newsapi.model.artifact import Artifact
 from newsapi.model.data import Corpus
-from tests.conftest import Server
+from tests.support import Server
 
 pytestmark = pytest.mark.corpus
 

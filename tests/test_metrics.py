@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
 from newsapi.model.artifact import Artifact
-from tests.conftest import Server, metric
+from tests.support import Server, metric
 
 pytestmark = pytest.mark.server
 REQUESTS = 60

@@ -12,8 +12,7 @@ import pytest
 from newsapi.model.artifact import load_artifact, manifest_path
 from newsapi.settings import MODEL_FILENAME
 from newsapi.training.pipeline import weakest_category
-from tests.conftest import ROOT, topic_sentences, train_tiny
-from tests.test_data import write_csv, write_folder
+from tests.support import ROOT, topic_sentences, train_tiny, write_csv, write_folder
 
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -129,7 +128,7 @@ def test_compare_notebook_under_nbval_over_a_store_of_two_runs(tmp_path: Path) -
     from newsapi.model.params import DEFAULTS
     from newsapi.store.catalog import ModelStore
     from newsapi.training.run import train_and_store
-    from tests.conftest import tiny_corpus
+    from tests.support import tiny_corpus
 
     store = ModelStore(tmp_path / "artifacts")
     first = train_and_store(store, DEFAULTS.replace(categories=None), tiny_corpus())

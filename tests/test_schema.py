@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 
 from newsapi.model.artifact import Artifact
-from tests.conftest import Server
+from tests.support import Server
 
 EXAMPLES_PER_ROUTE = 60
 TOKEN = "schema-token-0123"

@@ -15,8 +15,7 @@ from fastapi.testclient import TestClient
 
 from newsapi.model.artifact import Artifact, manifest_path
 from newsapi.settings import MODEL_FILENAME
-from tests import helpers
-from tests.conftest import CLEAN_EXIT, Server, launch, metric, train_slow, wait_for
+from tests.support import CLEAN_EXIT, Server, launch, metric, steps, train_slow, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -104,15 +103,15 @@ def test_event_loop_stays_free_during_a_slow_prediction(
     slow = train_slow(tmp_path / "slow" / MODEL_FILENAME)
     client = client_for(slow.path)
     assert client.post("/prediction", json={"text": TEXTS[0]}).status_code == 200  # cached now
-    helpers.HOLDING.clear()
-    helpers.RELEASE.clear()
+    steps.HOLDING.clear()
+    steps.RELEASE.clear()
     answers: list[httpx.Response] = []
     worker = threading.Thread(
         target=lambda: answers.append(client.post("/prediction", json={"text": "slow rocket"}))
     )
     worker.start()
     try:
-        assert helpers.HOLDING.wait(10), "the slow prediction never reached the model"
+        assert steps.HOLDING.wait(10), "the slow prediction never reached the model"
         # the model thread is busy; the event loop is not
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 200
@@ -120,7 +119,7 @@ def test_event_loop_stays_free_during_a_slow_prediction(
         assert worker.is_alive()
         assert not answers
     finally:
-        helpers.RELEASE.set()
+        steps.RELEASE.set()
         worker.join(30)
     assert answers[0].json() == {"category": "space"}
 

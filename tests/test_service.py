@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import random
-import re
 import shutil
 import weakref
 from pathlib import Path
@@ -23,13 +23,7 @@ from newsapi.serving.metrics import Metrics
 from newsapi.serving.service import Classifier
 from newsapi.serving.startup import lay_out_weights
 from newsapi.settings import MODEL_FILENAME, Settings
-from tests.conftest import TOPICS, topic_sentences, train_tiny
-
-
-def rss_bytes() -> int:
-    match = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
-    assert match
-    return int(match.group(1)) * 1024
+from tests.support import TOPICS, rss_bytes, topic_sentences, train_tiny
 
 
 def big_model(path: Path, seed: int) -> Artifact:
@@ -69,7 +63,7 @@ def test_fifty_reloads_alternating_two_models_keep_memory_flat(tmp_path: Path) -
             for i in range(52):
                 if i == 2:  # both models loaded once: what follows must not grow
                     gc.collect()
-                    before = rss_bytes()
+                    before = rss_bytes(os.getpid())
                 put(models[(i + 1) % 2], served)
                 old = classifier.current()
                 old_model = weakref.ref(old.pipeline)
@@ -81,7 +75,7 @@ def test_fifty_reloads_alternating_two_models_keep_memory_flat(tmp_path: Path) -
                 if i >= 1:  # the start-up model is frozen with the libraries
                     gone.append(old_model)
             gc.collect()
-            after = rss_bytes()
+            after = rss_bytes(os.getpid())
         finally:
             await classifier.stop()
         return before, after, gone, frozen, gc.get_freeze_count()

@@ -22,8 +22,7 @@ import httpx
 import pytest
 
 from newsapi.model.artifact import Artifact
-from tests.conftest import CLEAN_EXIT, Server, free_port, metric, wait_for
-from tests.test_cache_bounds import rss_bytes
+from tests.support import CLEAN_EXIT, Server, free_port, metric, rss_bytes, wait_for
 
 pytestmark = pytest.mark.server
 MiB = 2**20

@@ -21,7 +21,7 @@ from newsapi.store.catalog import ModelStore, StoredModel, StoreError
 from newsapi.store.runs import compare, entry_links, runs_table
 from newsapi.training.card import write_card
 from newsapi.training.run import train_and_store
-from tests.conftest import ROOT, tiny_corpus
+from tests.support import ROOT, tiny_corpus
 
 TINY = DEFAULTS.replace(categories=None)
 
@@ -297,7 +297,7 @@ def test_a_writer_killed_half_way_leaves_no_entry_and_its_debris_is_swept(tmp_pa
         from newsapi.training.run import train_and_store
         from newsapi.model.params import DEFAULTS
         from newsapi.store.catalog import ModelStore
-        from tests.conftest import tiny_corpus
+        from tests.support import tiny_corpus
 
         real = artifacts.atomic_write
         def write(path, data):

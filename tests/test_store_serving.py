@@ -14,8 +14,7 @@ import pytest
 from newsapi.model.params import DEFAULTS
 from newsapi.store.catalog import ModelStore, StoredModel
 from newsapi.training.pipeline import fit
-from tests.conftest import Server, tiny_corpus, wait_for
-from tests.test_reliability import Traffic, answered_by
+from tests.support import Server, Traffic, answered_by, tiny_corpus, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -69,7 +68,7 @@ def test_a_replacement_worker_starts_on_the_last_good_promoted_model(tmp_path: P
     import subprocess
     import sys
 
-    from tests.conftest import free_port, metric
+    from tests.support import free_port, metric
 
     store = ModelStore(tmp_path / "artifacts")
     good = store_renamed(store, "", 0.7)

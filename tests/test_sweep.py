@@ -20,8 +20,7 @@ from newsapi.model.params import TrainingParameters
 from newsapi.training.pipeline import build_pipeline
 from newsapi.training.sweep.search import Progress, SweepEstimator, SweepOutcome, run_search
 from newsapi.training.sweep.spec import SweepSpec
-from tests.conftest import TOPICS, free_port, wait_for
-from tests.helpers import overlapping_sentences
+from tests.support import TOPICS, free_port, overlapping_sentences, wait_for
 
 GRID = [
     {"classifier": ["multinomial_nb", "complement_nb"], "alpha": [0.1, 1.0, 10.0]},

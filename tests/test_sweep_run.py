@@ -22,9 +22,7 @@ from newsapi.store.layout import FAILED
 from newsapi.training.pipeline import fit
 from newsapi.training.sweep.search import run_search
 from newsapi.training.sweep.spec import SweepSpec
-from tests.conftest import ROOT, topic_sentences
-from tests.helpers import overlapping_sentences
-from tests.test_data import write_csv
+from tests.support import ROOT, overlapping_sentences, topic_sentences, write_csv
 
 NEWSAPI = str(Path(sys.executable).parent / "newsapi")
 GRID = {"classifier": ["multinomial_nb", "complement_nb"], "alpha": [0.1, 1.0]}

@@ -6,7 +6,7 @@ import pytest
 
 from newsapi.model.params import CLASSIFIERS, DEFAULTS
 from newsapi.training.pipeline import build_pipeline, fit, top_terms
-from tests.conftest import TOPICS, tiny_corpus
+from tests.support import TOPICS, tiny_corpus
 
 
 @pytest.mark.parametrize("classifier", CLASSIFIERS)

@@ -13,7 +13,7 @@ import pytest
 import tritonclient.http as triton
 
 from newsapi.model.artifact import Artifact
-from tests.conftest import ROOT, Server, launch, metric, wait_ready
+from tests.support import ROOT, Server, launch, metric, wait_ready
 
 pytestmark = pytest.mark.server
 
