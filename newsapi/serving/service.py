@@ -24,6 +24,7 @@ from newsapi.serving.activity import Activity
 from newsapi.serving.batching import MicroBatcher, ModelLane
 from newsapi.serving.bulk import BulkProcess
 from newsapi.serving.cache import PredictionCache, entry_key, entry_keys
+from newsapi.serving.explain import Explanation, explain_texts, explainable
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import categories_of, has_scores, prepare, scores_of
 from newsapi.serving.results import (
@@ -288,6 +289,20 @@ class Classifier:
         self.metrics.predictions.labels("model").inc(len(texts))
         scored = await asyncio.get_running_loop().run_in_executor(self._executor, compute)
         return artifact.model_version, scored
+
+    async def explain(self, texts: list[str], top: int = 10) -> tuple[str, list[Explanation]]:
+        """The model version, and why each text got its category (its ``top`` largest terms),
+        computed fresh: an explanation is hundreds of bytes to hundreds of kilobytes, and the
+        cache tiers bound their bytes by counting entries of one size. One text is a small
+        job of the model lane, several take turns with the other work chunk by chunk."""
+        artifact = self.current()
+        explainable(artifact.pipeline)  # refused before any work is queued
+        work = partial(explain_texts, artifact.pipeline, artifact.target_names, top=top)
+        if len(texts) == 1:
+            explained = await self._lane.run(partial(work, texts))
+        else:
+            explained = await self._lane.run_chunked(texts, work, len)
+        return artifact.model_version, explained
 
     async def clear_cache(self) -> None:
         self.cache.memory.clear()
