@@ -114,6 +114,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## docs: the manual (docs/, mkdocs.yml) into build/site, offline; any warning fails it.
 ## Open build/site/index.html in a browser: no server needed, search included
