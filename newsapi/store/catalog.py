@@ -1,11 +1,14 @@
 """The model store: every training run kept as plain files, and the promoted (served) pair.
 
 An entry appears whole or not at all: it is written into a staging folder inside ``models/``
-(:mod:`.staging`) and renamed into place. The promoted pair is replaced file by file, model
-first; every model that promotion can write has its manifest in the store, so a reader that
-catches the moment between the two renames verifies the bytes against the store's manifest
-instead (:func:`newsapi.model.artifact.load_artifact`), and :meth:`ModelStore.repair` puts the
-served manifest right at the next start. The folders are described in :mod:`.layout`.
+(:mod:`.staging`) and renamed into place. A promotion is recorded in the log first
+(:mod:`.promotions`), then the promoted pair is replaced file by file, model first; every model
+that promotion can write has its manifest in the store, so a reader that catches the moment
+between the two renames verifies the bytes against the store's manifest instead
+(:func:`newsapi.model.artifact.load_artifact`), and :meth:`ModelStore.repair` puts the served
+manifest (and the log) right at the next start. An entry is promoted, restored or repaired from
+only when its folder name, its manifest's ``model_version`` and its bytes' sha256 agree
+(:meth:`StoredModel.verify`). The folders are described in :mod:`.layout`.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from newsapi.store.layout import (
     fsync_dir,
     fsync_tree,
 )
-from newsapi.store.promotions import PromotionLog
+from newsapi.store.promotions import FAILED_SWITCH, PromotionLog
 from newsapi.store.staging import discard, staging_folder
 
 log = logging.getLogger(__name__)
@@ -175,19 +178,30 @@ class ModelStore:
         discard(entry.path, self.models, entry.version)
 
     def promote(self, version: str, *, how: str = "promote") -> StoredModel:
-        """Serve the entry ``version`` (a unique prefix): copy its pair over the served pair,
-        model first, and append the event to the log."""
+        """Serve the entry ``version`` (a unique prefix): record the event in the log, then
+        copy the entry's pair over the served pair, model first.
+
+        The record is written ahead of the switch, so that the two succeed or fail together:
+        a log that cannot be written refuses the promotion before anything changes (checking
+        that it is writable and appending after the switch would leave a window, a disk
+        filling up in between, where the switch happens unrecorded); a switch that fails
+        after its record marks the record failed; a crash between the two leaves a record
+        whose switch never happened, which :meth:`repair` marks failed at the next start.
+        """
         with self._lock():
             entry = self.resolve(version)
             entry.verify()
             previous = self.served_version()
             model_bytes = entry.model_path.read_bytes()
             manifest_bytes = manifest_path(entry.model_path).read_bytes()
-            # model first: between the two renames the old manifest sits beside a model whose
-            # manifest the store holds, which the loader and repair() both accept
-            atomic_write(self.served_path, model_bytes)
-            atomic_write(manifest_path(self.served_path), manifest_bytes)
             self.log.append(entry.version, previous, how)
+            try:
+                # model first: between the two renames the old manifest sits beside a model
+                # whose manifest the store holds, which the loader and repair() both accept
+                atomic_write(self.served_path, model_bytes)
+                atomic_write(manifest_path(self.served_path), manifest_bytes)
+            except OSError as exc:
+                raise self._switch_failed(entry, previous, exc) from None
         log.info("promoted model %s (was %s, %s)", entry.version, previous, how)
         return entry
 
@@ -195,18 +209,38 @@ class ModelStore:
         """Serve again the model promoted before the current one."""
         stack = self.promotion_stack()
         if len(stack) < 2:
-            raise StoreError(
+            raise StoreError(self._nothing_to_roll_back(stack))
+        return self.promote(stack[-2], how="rollback")
+
+    def _nothing_to_roll_back(self, stack: list[str]) -> str:
+        events = self.history()
+        served = list(
+            dict.fromkeys(
+                str(event["version"])
+                for event, after in zip(events, [*events[1:], {}], strict=True)
+                if FAILED_SWITCH not in (event.get("how"), after.get("how"))
+            )
+        )
+        if len(served) < 2:
+            return (
                 "nothing to roll back to: fewer than two models were ever promoted "
                 "(see `newsapi runs`, then `newsapi promote VERSION`)"
             )
-        return self.promote(stack[-2], how="rollback")
+        return (
+            f"nothing to roll back to: the start of the promotion history is reached (model "
+            f"{stack[-1] if stack else served[0]}); promoted so far, oldest first: "
+            f"{', '.join(served)}; serve one again with `newsapi promote VERSION`"
+        )
 
     def repair(self) -> str | None:
-        """Make the served pair consistent after a crash, from the store; say what was done.
+        """Make the served pair and the log consistent after a crash, from the store; say
+        what was done.
 
-        A served model whose manifest does not match gets its manifest back from the store;
-        a served pair that is missing or unreadable is restored from the last promoted entry
-        that verifies. Returns a one-line description, or None when nothing was needed.
+        A record whose switch a crash stopped is marked failed; a served model whose manifest
+        does not match gets its manifest back from its store entry (when that entry
+        verifies); a served pair that is missing or unreadable is restored from the last
+        promoted entry that verifies. Each record is written before the files it describes.
+        Returns a one-line description, or None when the served pair needed nothing.
         """
         if not self.models.is_dir():
             return None
@@ -217,25 +251,24 @@ class ModelStore:
             except ArtifactError:
                 manifest = None
             if served and manifest and manifest["sha256"][:VERSION_LENGTH] == served:
-                if self.promotion_stack()[-1:] != [served] and self.get(served):
-                    self.log.append(served, None, "repair")
+                self._reconcile_log(served)
                 return None
-            entry = self.get(served) if served else None
+            entry = self._verified(self.get(served)) if served else None
             if entry is not None:
+                self.log.append(entry.version, None, "repair")
                 atomic_write(
                     manifest_path(self.served_path),
                     manifest_path(entry.model_path).read_bytes(),
                 )
-                self.log.append(entry.version, None, "repair")
                 return f"served manifest restored from the store entry of model {entry.version}"
             candidate = self.last_good()
             if candidate is None:
                 return None
+            self.log.append(candidate.version, served, "repair")
             atomic_write(self.served_path, candidate.model_path.read_bytes())
             atomic_write(
                 manifest_path(self.served_path), manifest_path(candidate.model_path).read_bytes()
             )
-            self.log.append(candidate.version, served, "repair")
             return (
                 "the promoted model was unusable; restored the last good promoted model "
                 f"{candidate.version} from the store"
@@ -244,14 +277,11 @@ class ModelStore:
     def last_good(self, exclude: str | None = None) -> StoredModel | None:
         """The most recently promoted entry that verifies (other than ``exclude``)."""
         for version in reversed(self.promotion_stack()):
-            entry = self.get(version)
-            if entry is None or version == exclude:
+            if version == exclude:
                 continue
-            try:
-                entry.verify()
-            except StoreError:
-                continue
-            return entry
+            entry = self._verified(self.get(version))
+            if entry is not None:
+                return entry
         return None
 
     def record_failure(self, notebook: Path, keep: int = 5) -> Path:
@@ -267,6 +297,58 @@ class ModelStore:
         return target
 
     # internals -----------------------------------------------------------------------------
+
+    def _switch_failed(self, entry: StoredModel, previous: str | None, exc: OSError) -> StoreError:
+        """The error of a promotion whose record was written and whose switch was not (or
+        half: the model without its manifest), after marking a switch that did not happen."""
+        reason = exc.strerror or str(exc)
+        if self.served_version() == entry.version:  # the model renamed, not its manifest
+            return StoreError(
+                f"model {entry.version} is served, but its manifest could not be written beside "
+                f"it ({reason}); it loads with the store's manifest, and the next server start "
+                "puts the served manifest right"
+            )
+        if previous != entry.version:
+            with contextlib.suppress(StoreError):
+                self.log.append(entry.version, previous, FAILED_SWITCH)
+        return StoreError(
+            f"could not replace the served model {self.served_path} ({reason}); it still serves "
+            f"{previous or 'no model'}, and the promotion of {entry.version} is recorded as failed"
+        )
+
+    def _reconcile_log(self, served: str) -> None:
+        """Make the log's last promoted version the served one: a record written ahead of a
+        switch that a crash stopped is marked failed; any other difference (a pair copied by
+        hand) is recorded as a repair."""
+        stack = self.promotion_stack()
+        if stack[-1:] == [served]:
+            return
+        events = self.log.effective()
+        last = events[-1] if events else None
+        if (
+            last is not None
+            and stack
+            and last["version"] == stack[-1]
+            and last.get("previous") == served
+            and last.get("how") in ("promote", "rollback")
+        ):
+            self.log.append(str(last["version"]), served, FAILED_SWITCH)
+            if self.promotion_stack()[-1:] == [served]:
+                return
+        if self._verified(self.get(served)) is not None:
+            self.log.append(served, None, "repair")
+
+    @staticmethod
+    def _verified(entry: StoredModel | None) -> StoredModel | None:
+        """``entry`` when its folder, manifest and bytes agree, else None."""
+        if entry is None:
+            return None
+        try:
+            entry.verify()
+        except StoreError as exc:
+            log.warning("%s", exc)
+            return None
+        return entry
 
     def _commit(self, staging: Path, artifact: Artifact) -> StoredModel:
         version = str(artifact.manifest["model_version"])

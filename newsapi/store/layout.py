@@ -7,6 +7,7 @@ Layout, under the artifacts folder::
         newsgroups_model.joblib, newsgroups_model.json, confusion_matrix.png,
         card.md, card.html, notebooks/ (executed notebooks and their HTML)
     models/promotions.jsonl                           every promotion and rollback, appended
+                                                      (before the switch it records)
     models/.incoming-<pid>-*/                         a write in progress (:mod:`.staging`)
     failed/                                           executed notebooks of failed runs (last few)
 """
@@ -42,7 +43,7 @@ class StoredModel:
 
     @property
     def version(self) -> str:
-        return str(self.manifest["model_version"])
+        return str(self.manifest.get("model_version", self.path.name))
 
     @property
     def model_path(self) -> Path:
@@ -53,15 +54,28 @@ class StoredModel:
         return str(self.manifest.get("created_at", ""))
 
     def verify(self) -> None:
-        """Refuse an entry whose model file does not match its manifest's sha256."""
+        """Refuse an entry whose model file does not match its manifest's sha256, or whose
+        folder name and manifest ``model_version`` are not that sha256's first
+        ``VERSION_LENGTH`` hex digits: the version names the bytes (it feeds the cache keys),
+        so a version that another model's bytes could carry is refused, naming the entry."""
+        name = self.path.name
         try:
             data = self.model_path.read_bytes()
         except OSError as exc:
-            raise StoreError(f"store entry {self.version} has no readable model ({exc})") from None
-        if sha256_bytes(data) != self.manifest["sha256"]:
+            raise StoreError(f"store entry {name} has no readable model ({exc})") from None
+        digest = sha256_bytes(data)
+        fix = f"delete {self.path} or retrain it with `newsapi train`"
+        if digest != self.manifest.get("sha256"):
             raise StoreError(
-                f"store entry {self.version} does not match its manifest's sha256 "
-                f"(damaged or edited); delete {self.path} or retrain it with `newsapi train`"
+                f"store entry {name} does not match its manifest's sha256 (damaged or edited); "
+                f"{fix}"
+            )
+        stated = self.manifest.get("model_version")
+        if not name == stated == digest[:VERSION_LENGTH]:
+            raise StoreError(
+                f"store entry {name} names another version than its bytes (folder {name}, "
+                f"manifest model_version {stated}, sha256 of the model {digest[:VERSION_LENGTH]}"
+                f"...): the version must be the sha256's first {VERSION_LENGTH} hex digits; {fix}"
             )
 
 

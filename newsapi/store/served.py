@@ -12,7 +12,7 @@ from pathlib import Path
 from newsapi.model.artifact import Artifact, ArtifactError, load_artifact
 from newsapi.settings import MODEL_FILENAME
 from newsapi.store.catalog import ModelStore
-from newsapi.store.layout import MODELS
+from newsapi.store.layout import MODELS, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,9 @@ def load_served(
     """Load the promoted model at ``model_path`` the way a starting server should.
 
     Beside a store, a pair left inconsistent by a crash is repaired first; if the promoted
-    pair still cannot be loaded, the last good promoted model of the store is served instead.
+    pair still cannot be loaded, the last good promoted model of the store is served instead
+    (an entry whose folder, manifest version and bytes agree: :meth:`StoredModel.verify
+    <newsapi.store.layout.StoredModel.verify>`).
     Returns the artifact and, when it is not the model that was promoted, one line saying why.
     Without a store (or with nothing good in it) the loader's own error is raised.
     """
@@ -34,7 +36,7 @@ def load_served(
     before, note = store.served_version(), None
     try:
         note = store.repair()
-    except OSError as exc:  # a read-only deployment: serve from the store without writing
+    except (OSError, StoreError) as exc:  # a read-only deployment (or log): serve, unrepaired
         log.warning("cannot repair the promoted model in %s (%s)", store.root, exc)
     if note:
         log.warning("%s", note)
