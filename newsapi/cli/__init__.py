@@ -11,7 +11,7 @@ import os
 
 import click
 
-from newsapi.cli import serve, store, train
+from newsapi.cli import score, serve, store, train
 from newsapi.cli.common import Commands
 
 
@@ -30,6 +30,7 @@ for command in (
     store.rollback,
     store.index,
     serve.serve,
+    score.score,
 ):
     app.add_command(command)
 
