@@ -140,6 +140,16 @@ class TrainingParameters(BaseModel):
             raise ValueError(f"a document count must be >= 1, got {value}")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _newsgroups_only(cls, data: Any) -> Any:
+        # categories and remove choose among the 20 newsgroups' posts; another corpus's
+        # categories are its own labels, so a value here would record a default that did not
+        # apply (and /model would report it): null and [] say what was done
+        if isinstance(data, Mapping) and data.get("dataset", NEWSGROUPS) != NEWSGROUPS:
+            return {**data, "categories": None, "remove": []}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         both_shares = isinstance(self.min_df, float) and isinstance(self.max_df, float)

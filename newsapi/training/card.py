@@ -19,9 +19,11 @@ def reproduce_command(parameters: dict[str, Any]) -> str:
     params = TrainingParameters.build(
         {k: v for k, v in parameters.items() if k in TrainingParameters.model_fields}
     )
+    # what this dataset trains by default: another corpus has no newsgroups categories to name
+    defaults = DEFAULTS.replace(dataset=params.dataset)
     parts = ["newsapi train"]
     for name, value in params.model_dump().items():
-        if value == getattr(DEFAULTS, name):
+        if value == getattr(DEFAULTS if name == "dataset" else defaults, name):
             continue
         if isinstance(value, list) or value is None:
             parts.append(f"-y '{name}: {json.dumps(value)}'")

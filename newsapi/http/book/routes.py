@@ -185,6 +185,8 @@ def build(settings: Settings) -> Routes:
         for fields, key in ((parameters, "dataset"), (dataset, "path")):
             if isinstance(fields.get(key), str) and fields[key] != NEWSGROUPS:
                 fields[key] = Path(fields[key]).name
+        if parameters.get("dataset", NEWSGROUPS) != NEWSGROUPS:  # older manifests say otherwise
+            parameters["categories"] = None  # a choice among the 20 newsgroups only
         return ModelInfo(
             model_version=artifact.model_version,
             categories=artifact.target_names,
