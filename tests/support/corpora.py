@@ -69,6 +69,13 @@ def overlapping_sentences(per_topic: int = 40, seed: int = 0) -> list[tuple[str,
     return rows
 
 
+def mixed_sentences(count: int, seed: int) -> list[str]:
+    """``count`` distinct made-up sentences mixing the words of every topic."""
+    rng = random.Random(seed)
+    words = " ".join(TOPICS.values()).split()
+    return [f"{' '.join(rng.sample(words, 6))} {seed} {i}" for i in range(count)]
+
+
 def tiny_corpus() -> Corpus:
     """:func:`topic_sentences` split in two halves, train and test."""
     rows = topic_sentences()
@@ -83,6 +90,11 @@ def tiny_corpus() -> Corpus:
         target_names=names,
         description={"source": "tests", "categories": names},
     )
+
+
+def predicted_names(artifact: Artifact, texts: list[str]) -> list[str]:
+    """The categories ``artifact``'s pipeline gives ``texts``, called directly."""
+    return [artifact.target_names[label] for label in artifact.pipeline.predict(texts)]
 
 
 def train_tiny(model_path: Path, classifier: str = "multinomial_nb", **params: Any) -> Artifact:

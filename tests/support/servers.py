@@ -1,10 +1,9 @@
 """Real uvicorn servers as processes: start one on a free port, wait until it is ready, stop
-it, read its log, its metrics and its memory."""
+it, read its log and its metrics."""
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -118,11 +117,3 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "
         if time.monotonic() > deadline:
             pytest.fail(f"{what} did not happen within {timeout}s")
         time.sleep(0.02)
-
-
-def rss_bytes(pid: int) -> int:
-    """The resident memory of process ``pid``, from ``/proc``."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-    assert match, status
-    return int(match.group(1)) * 1024

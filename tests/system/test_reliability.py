@@ -21,7 +21,6 @@ from newsapi.model.params import DEFAULTS
 from newsapi.settings import MODEL_FILENAME
 from newsapi.training.pipeline import build_pipeline
 from tests.support import (
-    ROOT,
     Server,
     Traffic,
     answered_by,
@@ -30,6 +29,7 @@ from tests.support import (
     rss_bytes,
     tiny_corpus,
     wait_for,
+    worker_pids,
 )
 
 pytestmark = pytest.mark.server
@@ -161,18 +161,10 @@ def test_cache_faults_under_load(
 
 
 # -- soak ---------------------------------------------------------------------------------------
-def worker_pids(supervisor: int) -> list[int]:
-    """uvicorn's worker processes (multiprocessing also starts a resource tracker)."""
-    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
-    return [
-        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
-
-
 def wrk(url: str, seconds: float, connections: int) -> str:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{round(seconds)}s", "--timeout", "10s",
-         "-s", str(ROOT / "tests" / "soak.lua"), url],
+         "-s", str(Path(__file__).with_name("soak.lua")), url],
         capture_output=True, text=True, check=True,
         env={**os.environ, "SOAK_PREFIX": str(time.time_ns())},
     )  # fmt: skip

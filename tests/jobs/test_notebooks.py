@@ -35,7 +35,7 @@ def outputs(notebook: Any) -> str:
 
 
 @pytest.mark.corpus
-@pytest.mark.slow  # ~21 s; tests/test_data.py checks the 20-category corpus in-process
+@pytest.mark.slow  # ~21 s; tests/model/test_data.py checks the 20-category corpus in-process
 def test_all_twenty_categories_with_complement_nb(tmp_path: Path) -> None:
     trained = run(
         "01_train.ipynb", tmp_path / "01.ipynb",

@@ -1,6 +1,6 @@
 """The bulk process: large /predictions calls computed in a real child process holding the
 served model, with the same answers; a killed child costs no answer, a reload replaces it,
-and it never outlives its worker."""
+and it stops with the classifier (tests/system/test_bulk_workers.py kills its uvicorn worker)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import random
-import re
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from newsapi.model.artifact import Artifact
@@ -23,41 +20,22 @@ from newsapi.serving import bulk
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.service import Classifier
 from newsapi.settings import MODEL_FILENAME, Settings
-from tests.support import TOPICS, Server, metric, train_tiny, wait_for
+from tests.support import (
+    exited,
+    metric,
+    mixed_sentences,
+    predicted_names,
+    process_state,
+    train_tiny,
+    wait_for,
+)
 
 SINGLE = "the rocket reached orbit around the moon"
-
-
-def sentences(count: int, seed: int) -> list[str]:
-    """``count`` distinct made-up sentences mixing the test topics' words."""
-    rng = random.Random(seed)
-    words = " ".join(TOPICS.values()).split()
-    return [f"{' '.join(rng.sample(words, 6))} {seed} {i}" for i in range(count)]
-
-
-def expected(artifact: Artifact, texts: list[str]) -> list[str]:
-    return [artifact.target_names[label] for label in artifact.pipeline.predict(texts)]
 
 
 def counted(classifier: Classifier, where: str) -> float:
     text = classifier.metrics.exposition()[0].decode()
     return metric(text, "newsapi_predictions_total", endpoint=where)
-
-
-def status(pid: int) -> tuple[str, int] | None:
-    """A process's state letter and parent pid (/proc), None once it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return None
-    # the command name (field 2) may hold spaces; the fields after its ")" are fixed
-    state, ppid = stat.rpartition(")")[2].split()[:2]
-    return state, int(ppid)
-
-
-def exited(pid: int) -> bool:
-    found = status(pid)
-    return found is None or found[0] in "ZX"  # gone, or a zombie nobody reaped yet
 
 
 @contextlib.asynccontextmanager
@@ -73,7 +51,7 @@ async def running(settings: Settings) -> AsyncIterator[Classifier]:
 
 async def first_child(classifier: Classifier) -> int:
     """A large call (answered by the model thread), then the pid of the child it started."""
-    await classifier.predict_many(sentences(100, 1))
+    await classifier.predict_many(mixed_sentences(100, 1))
     return await started(classifier)
 
 
@@ -99,20 +77,24 @@ def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
     real_model: Artifact, tmp_path: Path
 ) -> None:
     settings = Settings.of(model_path=real_model.path, cache_dir=tmp_path / "cache")
-    small, first, second = sentences(10, 1), sentences(200, 2), sentences(300, 3)
+    small, first, second = mixed_sentences(10, 1), mixed_sentences(200, 2), mixed_sentences(300, 3)
 
     async def main() -> None:
         async with running(settings) as classifier:
             # a small call never starts the child
-            assert (await classifier.predict_many(small)).categories == expected(real_model, small)
+            assert (await classifier.predict_many(small)).categories == predicted_names(
+                real_model, small
+            )
             assert not classifier.bulk.starting
             assert classifier.bulk.pid is None
             # the first large call starts it and is answered by the model thread meanwhile
-            assert (await classifier.predict_many(first)).categories == expected(real_model, first)
+            assert (await classifier.predict_many(first)).categories == predicted_names(
+                real_model, first
+            )
             assert counted(classifier, "model") == 210
             pid = await started(classifier)
             assert pid != os.getpid()
-            found = status(pid)
+            found = process_state(pid)
             assert found is not None
             assert found[1] == os.getpid()  # a child of this process, alive
             # it yields the cores to the worker's own threads
@@ -120,13 +102,13 @@ def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
             assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + bulk.NICE)
             # from now on the child computes large calls: the same answers
             answer = await classifier.predict_many(second)
-            assert answer.categories == expected(real_model, second)
+            assert answer.categories == predicted_names(real_model, second)
             assert answer.model_version == real_model.model_version
             assert counted(classifier, "bulk_process") == 300
             assert counted(classifier, "model") == 210
             # single texts stay in the model thread
             single = await classifier.predict(SINGLE)
-            assert single.category == expected(real_model, [SINGLE])[0]
+            assert single.category == predicted_names(real_model, [SINGLE])[0]
             assert counted(classifier, "model") == 211
         assert await gone(pid), "the bulk process outlived the classifier's stop()"
 
@@ -147,20 +129,24 @@ def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
             first = await first_child(classifier)
             os.kill(first, signal.SIGKILL)
             assert await gone(first)
-            texts = sentences(100, 2)
+            texts = mixed_sentences(100, 2)
             before = counted(classifier, "model")
-            assert (await classifier.predict_many(texts)).categories == expected(tiny_model, texts)
+            assert (await classifier.predict_many(texts)).categories == predicted_names(
+                tiny_model, texts
+            )
             assert counted(classifier, "model") - before == 100  # the thread did the work
             assert classifier.bulk.pid is None
             # within RETRY_AFTER no new child; after it, the next large call starts one
-            await classifier.predict_many(sentences(100, 3))
+            await classifier.predict_many(mixed_sentences(100, 3))
             assert not classifier.bulk.starting
             assert classifier.bulk.pid is None
             await asyncio.sleep(1.1)
-            await classifier.predict_many(sentences(100, 4))
+            await classifier.predict_many(mixed_sentences(100, 4))
             second = await started(classifier)
-            texts = sentences(100, 5)
-            assert (await classifier.predict_many(texts)).categories == expected(tiny_model, texts)
+            texts = mixed_sentences(100, 5)
+            assert (await classifier.predict_many(texts)).categories == predicted_names(
+                tiny_model, texts
+            )
             assert counted(classifier, "bulk_process") == 100
         return first, second
 
@@ -190,15 +176,15 @@ def test_after_a_reload_large_calls_go_to_a_child_holding_the_new_model(
             _, now = await classifier.reload()
             assert now.model_version == new.model_version
             assert await gone(first), "the old model's child outlived the reload"
-            texts = sentences(100, 2)
+            texts = mixed_sentences(100, 2)
             answer = await classifier.predict_many(texts)  # the thread, while the child starts
             assert answer.model_version == new.model_version
-            assert answer.categories == expected(new, texts)
+            assert answer.categories == predicted_names(new, texts)
             second = await started(classifier)
-            texts = sentences(100, 3)
+            texts = mixed_sentences(100, 3)
             answer = await classifier.predict_many(texts)
             assert answer.model_version == new.model_version
-            assert answer.categories == expected(new, texts)
+            assert answer.categories == predicted_names(new, texts)
             assert counted(classifier, "bulk_process") == 100  # only the last call
         return first, second
 
@@ -214,8 +200,8 @@ def test_turned_off_no_child_is_ever_started(tiny_model: Artifact, tmp_path: Pat
     async def main() -> None:
         async with running(settings) as classifier:
             for seed in range(3):
-                texts = sentences(200, seed)
-                assert (await classifier.predict_many(texts)).categories == expected(
+                texts = mixed_sentences(200, seed)
+                assert (await classifier.predict_many(texts)).categories == predicted_names(
                     tiny_model, texts
                 )
                 assert not classifier.bulk.starting
@@ -224,33 +210,6 @@ def test_turned_off_no_child_is_ever_started(tiny_model: Artifact, tmp_path: Pat
             assert counted(classifier, "model") == 600
 
     asyncio.run(main())
-
-
-def test_the_bulk_process_never_outlives_its_worker(
-    tiny_model: Artifact, start_server: Callable[..., Server]
-) -> None:
-    server = start_server(tiny_model.path)
-    worker = server.process.pid
-    texts = sentences(100, 1)
-    answer = httpx.post(f"{server.url}/predictions", json={"texts": texts}, timeout=30)
-    assert answer.status_code == 200
-    assert answer.json()["categories"] == expected(tiny_model, texts)
-    started = re.compile(r"bulk process (\d+) started for model " + tiny_model.model_version)
-    wait_for(lambda: started.search(server.log()) is not None, 60, "the bulk process")
-    match = started.search(server.log())
-    assert match
-    child = int(match.group(1))
-    found = status(child)
-    assert found is not None
-    assert found[1] == worker
-    texts = sentences(100, 2)
-    answer = httpx.post(f"{server.url}/predictions", json={"texts": texts}, timeout=30)
-    assert answer.json()["categories"] == expected(tiny_model, texts)
-    scrape = httpx.get(f"{server.url}/metrics").text
-    assert metric(scrape, "newsapi_predictions_total", endpoint="bulk_process") == 100
-    os.kill(worker, signal.SIGKILL)  # no shutdown runs in the worker
-    server.process.wait(10)
-    wait_for(lambda: exited(child), timeout=10, what="the orphaned child's exit")
 
 
 def test_a_stop_while_the_child_starts_leaves_no_process(
@@ -262,7 +221,7 @@ def test_a_stop_while_the_child_starts_leaves_no_process(
     async def main() -> None:
         classifier = Classifier(settings, Metrics())
         await classifier.start()
-        await classifier.predict_many(sentences(100, 1))
+        await classifier.predict_many(mixed_sentences(100, 1))
         assert classifier.bulk.starting
         await classifier.stop()  # at once: the child is still importing
         assert classifier.bulk.ready_for("any", None) is None  # stopped: starts nothing
@@ -274,37 +233,3 @@ def test_a_stop_while_the_child_starts_leaves_no_process(
         return not {p.pid for p in multiprocessing.active_children()} - before
 
     wait_for(no_new_children, timeout=30, what="the starting child's exit")
-
-
-def test_a_child_still_starting_when_its_worker_is_killed_exits(
-    tiny_model: Artifact, start_server: Callable[..., Server]
-) -> None:
-    server = start_server(tiny_model.path)
-    worker = server.process.pid
-    before = set(children(worker))
-    texts = sentences(100, 1)
-    answer = httpx.post(f"{server.url}/predictions", json={"texts": texts}, timeout=30)
-    assert answer.status_code == 200
-
-    def spawned() -> list[int]:  # multiprocessing's spawned children, not its resource tracker
-        found = []
-        for pid in set(children(worker)) - before:
-            with contextlib.suppress(OSError):
-                command = Path(f"/proc/{pid}/cmdline").read_bytes()
-                if b"spawn_main" in command and b"resource_tracker" not in command:
-                    found.append(pid)
-        return found
-
-    wait_for(lambda: bool(spawned()), timeout=30, what="the bulk process's spawn")
-    (child,) = spawned()
-    assert "bulk process" not in server.log()  # spawned a moment ago: still starting
-    os.kill(worker, signal.SIGKILL)
-    server.process.wait(10)
-    wait_for(lambda: exited(child), timeout=15, what="the starting child's exit")
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found

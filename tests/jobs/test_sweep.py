@@ -4,9 +4,6 @@ under papermill, a real store; the winner is then promoted with ``newsapi promot
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +19,9 @@ from newsapi.store.layout import FAILED
 from newsapi.training.pipeline import fit
 from newsapi.training.sweep.search import run_search
 from newsapi.training.sweep.spec import SweepSpec
-from tests.support import ROOT, overlapping_sentences, topic_sentences, write_csv
+from tests.support import ROOT, newsapi, overlapping_sentences, topic_sentences, write_csv
 
-NEWSAPI = str(Path(sys.executable).parent / "newsapi")
 GRID = {"classifier": ["multinomial_nb", "complement_nb"], "alpha": [0.1, 1.0]}
-
-
-def newsapi(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "NEWSAPI_ARTIFACTS_DIR"}
-    return subprocess.run(
-        [NEWSAPI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 def leftovers(artifacts: Path) -> list[str]:
@@ -57,7 +46,7 @@ def test_the_winner_lands_in_the_store_with_its_sweep_and_is_promotable(tmp_path
     version = entry.version
     last = done.stdout.strip().splitlines()[-1:]
     assert last[0].startswith(f"sweep winner: model {version} (")
-    assert last[0].endswith(f"; promote it with `newsapi promote {version}`")
+    assert last[0].endswith(f"newsapi promote {version}`")  # as it runs from here
     assert store.served_version() is None, "a sweep promotes nothing unless asked"
 
     # the manifest records the sweep, and its figures are what the search and a refit give

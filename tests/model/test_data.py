@@ -91,7 +91,7 @@ def test_newsgroups_four_categories(newsgroups: object) -> None:
 @pytest.mark.corpus
 def test_newsgroups_all_twenty_categories() -> None:
     """What the notebooks get with ``categories=None`` (the notebook run on all 20 is marked
-    slow: tests/test_notebooks.py)."""
+    slow: tests/jobs/test_notebooks.py)."""
     corpus = load_corpus(categories=None)
     assert len(corpus.target_names) == 20
     assert (len(corpus.train_texts), len(corpus.test_texts)) == (11314, 7532)

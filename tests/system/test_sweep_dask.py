@@ -9,36 +9,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from newsapi.model.data import Corpus
-from newsapi.model.params import TrainingParameters
-from newsapi.training.pipeline import build_pipeline
-from newsapi.training.sweep.search import Progress, SweepEstimator, SweepOutcome, run_search
+from newsapi.training.sweep.search import run_search
 from newsapi.training.sweep.spec import SweepSpec
-from tests.support import TOPICS, free_port, overlapping_sentences, wait_for
-
-GRID = [
-    {"classifier": ["multinomial_nb", "complement_nb"], "alpha": [0.1, 1.0, 10.0]},
-    {"classifier": ["linear_svc"], "C": [0.01, 1.0], "sublinear_tf": [True, False]},
-]
-
-
-def overlapping_corpus() -> Corpus:
-    rows = overlapping_sentences()
-    names = sorted(TOPICS)
-    return Corpus(
-        train_texts=[text for text, _ in rows],
-        train_labels=[names.index(label) for _, label in rows],
-        test_texts=[],
-        test_labels=[],
-        target_names=names,
-        description={"source": "tests"},
-    )
+from tests.support import SWEEP_GRID, assert_same_results, free_port, overlapping_corpus, wait_for
 
 
 @dataclass
@@ -110,20 +89,12 @@ def executed_counts(address: str) -> dict[int, int]:
         return dict(client.run(count).values())
 
 
-def assert_same_results(a: SweepOutcome, b: SweepOutcome) -> None:
-    assert a.best_params == b.best_params
-    assert a.cv_results["params"] == b.cv_results["params"]
-    for key in ("mean_test_score", "std_test_score", "split0_test_score", "split2_test_score"):
-        np.testing.assert_allclose(a.cv_results[key], b.cv_results[key], rtol=0, atol=1e-9)
-    np.testing.assert_array_equal(a.cv_results["rank_test_score"], b.cv_results["rank_test_score"])
-
-
 @pytest.mark.dask
 def test_same_results_on_one_process_local_processes_and_a_dask_cluster(
     dask_cluster: DaskCluster,
 ) -> None:
     corpus = overlapping_corpus()
-    spec = SweepSpec.build({"grid": GRID, "cv": 3, "n_jobs": 1})
+    spec = SweepSpec.build({"grid": SWEEP_GRID, "cv": 3, "n_jobs": 1})
     lines: list[str] = []
     sequential = run_search(spec, corpus, write=lines.append)
     scores = sequential.cv_results["mean_test_score"]
@@ -158,45 +129,11 @@ def test_same_results_on_one_process_local_processes_and_a_dask_cluster(
 @pytest.mark.dask
 def test_a_local_dask_cluster_started_for_the_run_gives_the_same_results() -> None:
     corpus = overlapping_corpus()
-    spec = SweepSpec.build({"grid": GRID[0], "cv": 3, "n_jobs": 1})
+    spec = SweepSpec.build({"grid": SWEEP_GRID[0], "cv": 3, "n_jobs": 1})
     sequential = run_search(spec, corpus, write=None)
     local = run_search(spec.model_copy(update={"dask_scheduler": "local", "n_jobs": 2}), corpus)
     assert local.backend.startswith("a local Dask cluster (2 single-threaded worker processes)")
     assert_same_results(sequential, local)
-
-
-def test_a_random_search_draws_n_iter_candidates_reproducibly() -> None:
-    corpus = overlapping_corpus()
-    values = {"grid": GRID, "search": "random", "n_iter": 4, "n_jobs": 1, "random_state": 3}
-    first = run_search(SweepSpec.build(values), corpus, write=None)
-    again = run_search(SweepSpec.build(values), corpus, write=None)
-    assert len(first.cv_results["params"]) == 4
-    assert_same_results(first, again)
-
-
-def test_a_candidate_is_the_training_pipeline_of_its_parameters() -> None:
-    corpus = overlapping_corpus()
-    params = TrainingParameters.build({"classifier": "linear_svc", "C": 0.5, "sublinear_tf": True})
-    candidate = SweepEstimator(**params.model_parameters())
-    candidate.fit(corpus.train_texts, corpus.train_labels)
-    direct = build_pipeline(params).fit(corpus.train_texts, corpus.train_labels)
-    assert repr(candidate.pipeline_) == repr(direct)
-    texts = [text for text, _ in overlapping_sentences(10, seed=1)]
-    np.testing.assert_array_equal(candidate.predict(texts), direct.predict(texts))
-    np.testing.assert_allclose(
-        candidate.pipeline_.decision_function(texts), direct.decision_function(texts)
-    )
-
-
-def test_progress_counts_candidates_and_estimates_the_time_left() -> None:
-    lines: list[str] = []
-    progress = Progress(8, lines.append)
-    progress(2)
-    progress(8)
-    assert lines[0].startswith("candidates 2/8 (25%), ")
-    assert "left" in lines[0]
-    assert lines[1].startswith("candidates 8/8 (100%), ")
-    assert lines[1].endswith("done")
 
 
 @pytest.mark.slow  # the same property on a corpus the test writes: a short test above
@@ -217,28 +154,3 @@ def test_real_corpus_same_results_everywhere(dask_cluster: DaskCluster, newsgrou
     assert_same_results(sequential, local)
     assert_same_results(sequential, on_dask)
     assert sum(after.values()) > sum(before.values())
-
-
-def test_workers_need_the_project_importable(tmp_path: Path) -> None:
-    """What the README tells cluster users: a candidate travels pickled by reference to
-    newsapi.training.sweep.search, so a worker without the project cannot rebuild it, one
-    with it can."""
-    import pickle
-
-    data = pickle.dumps(SweepEstimator(alpha=0.5))
-    script = tmp_path / "load.py"
-    script.write_text(
-        "import pickle, sys\n"
-        "estimator = pickle.loads(sys.stdin.buffer.read())\n"
-        "print(type(estimator).__module__, estimator.alpha)\n"
-    )
-    found = subprocess.run(
-        [sys.executable, str(script)], input=data, capture_output=True, check=True
-    )
-    assert found.stdout.decode().split() == ["newsapi.training.sweep.search", "0.5"]
-    # -S: no site-packages, hence neither the project nor its dependencies
-    missing = subprocess.run(
-        [sys.executable, "-S", str(script)], input=data, capture_output=True, cwd=tmp_path
-    )
-    assert missing.returncode != 0
-    assert "No module named 'newsapi'" in missing.stderr.decode()

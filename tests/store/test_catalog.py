@@ -1,5 +1,5 @@
-"""The model store: entries whole or absent, promotion that readers never catch half-done,
-crash safety at every step of a promotion, rollback, repair."""
+"""The model store: entries whole or absent, failed runs pruned, promotion that readers never
+catch half-done, crash safety at every step of a promotion, rollback, repair."""
 
 from __future__ import annotations
 
@@ -16,23 +16,13 @@ import joblib
 import pytest
 
 from newsapi.model.artifact import load_artifact, manifest_path, read_manifest, sha256_bytes
-from newsapi.model.params import DEFAULTS
 from newsapi.store.catalog import ModelStore, StoredModel, StoreError
-from newsapi.store.runs import compare, entry_links, runs_table
-from newsapi.training.card import write_card
-from newsapi.training.run import train_and_store
-from tests.support import ROOT, tiny_corpus
-
-TINY = DEFAULTS.replace(categories=None)
-
-
-def stored(store: ModelStore, alpha: float) -> StoredModel:
-    return train_and_store(store, TINY.replace(alpha=alpha), tiny_corpus())
+from tests.support import ROOT, TINY_PARAMETERS, store_tiny
 
 
 def test_round_trip_entry_is_complete_and_loads_like_the_book(tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
-    entry = stored(store, 0.5)
+    entry = store_tiny(store, 0.5)
     assert entry.path == tmp_path / "models" / entry.version
     names = {p.name for p in entry.path.iterdir()}
     assert names == {
@@ -44,7 +34,7 @@ def test_round_trip_entry_is_complete_and_loads_like_the_book(tmp_path: Path) ->
     assert model.predict(["rocket orbit launch nasa"])[0] == 1
     artifact = load_artifact(entry.model_path)
     assert artifact.model_version == entry.version
-    assert artifact.manifest["parameters"] == TINY.replace(alpha=0.5).model_dump()
+    assert artifact.manifest["parameters"] == TINY_PARAMETERS.replace(alpha=0.5).model_dump()
     assert store.entries() == [entry]
     assert store.get(entry.version) == entry
     # header artefacts are measured against stripped newsgroups posts: not for other corpora
@@ -54,9 +44,9 @@ def test_round_trip_entry_is_complete_and_loads_like_the_book(tmp_path: Path) ->
 
 def test_identical_parameters_reuse_the_entry(tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
-    first = stored(store, 0.5)
+    first = store_tiny(store, 0.5)
     mtime = first.model_path.stat().st_mtime_ns
-    again = stored(store, 0.5)
+    again = store_tiny(store, 0.5)
     assert again.version == first.version
     assert again.model_path.stat().st_mtime_ns == mtime
     assert len(store.entries()) == 1
@@ -68,7 +58,7 @@ def test_a_failing_attachment_leaves_no_entry(tmp_path: Path) -> None:
     def broken(folder: Path, manifest: dict[str, object]) -> dict[str, bytes]:
         raise RuntimeError("plotting failed")
 
-    pipeline = stored(ModelStore(tmp_path / "other"), 0.3).model_path
+    pipeline = store_tiny(ModelStore(tmp_path / "other"), 0.3).model_path
     model, names = joblib.load(pipeline)
     with pytest.raises(RuntimeError, match="plotting failed"):
         store.add(model, names, parameters={}, metrics={}, dataset={}, attach=broken)
@@ -78,7 +68,7 @@ def test_a_failing_attachment_leaves_no_entry(tmp_path: Path) -> None:
 
 def test_promote_and_rollback_walk_back_through_the_promotions(tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
-    a, b, c = (stored(store, alpha) for alpha in (0.2, 0.5, 0.9))
+    a, b, c = (store_tiny(store, alpha) for alpha in (0.2, 0.5, 0.9))
     for entry in (a, b, c):
         store.promote(entry.version[:6])
         assert store.served_version() == entry.version
@@ -106,7 +96,7 @@ def test_resolve_refuses_unknown_ambiguous_empty_and_damaged(tmp_path: Path) -> 
     entries: list[StoredModel] = []
     alpha = 0.05
     while len({e.version[0] for e in entries}) == len(entries):  # until two share a digit
-        entries.append(stored(store, alpha))
+        entries.append(store_tiny(store, alpha))
         alpha += 0.05
     first = entries[-1].version[0]
     with pytest.raises(StoreError, match=f"'{first}' is ambiguous"):
@@ -121,55 +111,12 @@ def test_resolve_refuses_unknown_ambiguous_empty_and_damaged(tmp_path: Path) -> 
     assert store.served_version() == served_before
 
 
-def test_runs_table_and_compare_read_the_manifests(tmp_path: Path) -> None:
+def test_failed_runs_are_pruned_to_the_last_five(tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
-    a = stored(store, 0.2)
-    b = train_and_store(store, TINY.replace(classifier="complement_nb"), tiny_corpus())
-    store.promote(b.version)
-    rows = runs_table(store, sort_by="created_at")
-    assert {row["version"] for row in rows} == {a.version, b.version}
-    assert list(rows[0]["parameters"]) == ["classifier", "alpha"]
-    assert [row["promoted"] for row in rows if row["version"] == b.version] == [True]
-    result = compare(a, b)
-    assert result["parameters"] == {
-        "classifier": ("multinomial_nb", "complement_nb"),
-        "alpha": (0.2, 1.0),
-    }
-    for name in ("accuracy", "macro_f1"):
-        va, vb = a.manifest["metrics"][name], b.manifest["metrics"][name]
-        assert result["metrics"][name] == (va, vb, round(vb - va, 6))
-    for name, (fa, fb, delta) in result["per_class_f1"].items():
-        assert fa == a.manifest["metrics"]["per_class"][name]["f1"]
-        assert fb == b.manifest["metrics"]["per_class"][name]["f1"]
-        assert delta == round(fb - fa, 6)
-
-
-def test_model_card_figures_are_the_manifests(tmp_path: Path) -> None:
-    entry = stored(ModelStore(tmp_path), 0.5)
-    card = (entry.path / "card.md").read_text()
-    metrics = entry.manifest["metrics"]
-    assert f"| accuracy |  {metrics['accuracy']}" in card or str(metrics["accuracy"]) in card
-    for name, scores in metrics["per_class"].items():
-        row = next(line for line in card.splitlines() if line.startswith(f"| {name}") or
-                   (line.strip().startswith("|") and f" {name} " in line))  # fmt: skip
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert cells == [
-            name, str(scores["precision"]), str(scores["recall"]), str(scores["f1"]),
-            str(scores["support"]),
-        ]  # fmt: skip
-    assert entry.version in card
-    assert "newsapi train -y 'categories: null' -p alpha 0.5" in card
-    assert "![Confusion matrix](confusion_matrix.png)" in card
-    assert write_card(entry.path, entry.manifest)["card.md"].decode() == card
-    assert "<table>" in (entry.path / "card.html").read_text()
-
-
-def test_entry_links_name_only_files_that_exist(tmp_path: Path) -> None:
-    store = ModelStore(tmp_path)
-    entry = stored(store, 0.5)
-    links = entry_links(store, entry.version)
-    assert links == {"card": f"models/{entry.version}/card.html"}
-    assert all((tmp_path / path).is_file() for path in links.values())
+    notebook = tmp_path / "01_train.ipynb"
+    notebook.write_text("{}")
+    kept = [store.record_failure(notebook) for _ in range(8)]
+    assert sorted(p.name for p in (tmp_path / "failed").iterdir()) == [p.name for p in kept[-5:]]
 
 
 # -- concurrency and crashes ---------------------------------------------------------------------
@@ -202,7 +149,7 @@ READER = textwrap.dedent(
 
 def test_a_concurrent_reader_never_sees_a_mixed_pair(tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
-    a, b = stored(store, 0.2), stored(store, 0.9)
+    a, b = store_tiny(store, 0.2), store_tiny(store, 0.9)
     store.promote(a.version)
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(tmp_path), "5"],
@@ -237,11 +184,11 @@ KILLER = textwrap.dedent(
         if calls[0] == step:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def replace(a, b):  # step 2, 4: right after a rename
+    def replace(a, b):  # steps 3, 5: right after a rename
         real_replace(a, b)
         count()
 
-    def fsync(fd):  # steps 1, 3: half-way through writing a file; 5: after the log line
+    def fsync(fd):  # step 1: after the log line (written first); 2, 4: a file not yet renamed
         real_fsync(fd)
         count()
 
@@ -254,7 +201,7 @@ KILLER = textwrap.dedent(
 @pytest.mark.parametrize("step", [1, 2, 3, 4, 5])
 def test_a_promotion_killed_at_any_step_leaves_a_pair_that_loads(tmp_path: Path, step: int) -> None:
     store = ModelStore(tmp_path)
-    old, new = stored(store, 0.2), stored(store, 0.9)
+    old, new = store_tiny(store, 0.2), store_tiny(store, 0.9)
     store.promote(old.version)
     done = subprocess.run(
         [sys.executable, "-c", KILLER, str(tmp_path), new.version, str(step)],
@@ -270,13 +217,13 @@ def test_a_promotion_killed_at_any_step_leaves_a_pair_that_loads(tmp_path: Path,
     )
     assert store.promotion_stack()[-1] == served
     assert load_artifact(store.served_path).model_version == served
-    if step >= 2:  # the model file was renamed: the new model serves
+    if step >= 3:  # the model file was renamed: the new model serves
         assert served == new.version
 
 
 def test_repair_restores_an_unreadable_served_pair_from_the_store(tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
-    good = stored(store, 0.2)
+    good = store_tiny(store, 0.2)
     store.promote(good.version)
     store.served_path.write_bytes(b"truncated")
     message = store.repair()
@@ -318,7 +265,7 @@ def test_a_writer_killed_half_way_leaves_no_entry_and_its_debris_is_swept(tmp_pa
     assert store.entries() == []
     debris = [p for p in store.models.iterdir() if p.name.startswith(".incoming")]
     assert len(debris) == 1  # the dead writer's staging folder, not an entry
-    entry = stored(store, 0.5)  # the next write sweeps it
+    entry = store_tiny(store, 0.5)  # the next write sweeps it
     assert [p.name for p in store.models.iterdir() if not p.name.startswith(".")] == [entry.version]
     assert [p for p in store.models.iterdir() if p.name.startswith(".incoming")] == []
     assert os.listdir(entry.path)
