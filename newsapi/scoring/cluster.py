@@ -166,7 +166,9 @@ def run_on_dask(
             if finished is None:
                 todo.append((piece, first_rows[piece.index]))
                 continue
-            results[piece.index] = PieceResult(piece.index, finished.rows, finished.unread, True)
+            results[piece.index] = PieceResult(
+                piece.index, finished.rows, finished.unread, finished.rows
+            )
             report(finished.rows, piece.size)
         if todo:
             shared = client.scatter(payload, broadcast=True)

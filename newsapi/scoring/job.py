@@ -211,7 +211,7 @@ def summarise(
     for result in results:
         unread.add(Unread(**result.unread))
     rows = sum(result.rows for result in results)
-    scored = sum(result.rows for result in results if not result.reused)
+    scored = rows - sum(result.reused for result in results)
     engine = f"Dask ({scheduler})" if scheduler else "this process"
     return Summary(rows, scored, unread, seconds, output, chosen.version, len(plan.pieces), engine)
 

@@ -21,13 +21,13 @@ OnProgress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class PieceResult:
-    """A finished piece: its rows, those without text by reason, and whether it had been
-    finished by an earlier (interrupted) run."""
+    """A finished piece: its rows, those without text by reason, and how many of its rows
+    an earlier (interrupted) run had finished."""
 
     index: int
     rows: int
     unread: dict[str, int]
-    reused: bool = False
+    reused: int = 0
 
 
 def score_piece(
@@ -45,9 +45,9 @@ def score_piece(
     finished = parts.finished_piece(piece.index)
     if finished is not None:
         report(finished.rows, piece.size)
-        return PieceResult(piece.index, finished.rows, finished.unread, reused=True)
+        return PieceResult(piece.index, finished.rows, finished.unread, finished.rows)
     chunks = parts.finished_chunks(piece.index)
-    rows = sum(chunk.rows for chunk in chunks)
+    rows = reused = sum(chunk.rows for chunk in chunks)
     unread = Unread()
     for chunk in chunks:
         unread.add(Unread(**chunk.unread))
@@ -84,7 +84,7 @@ def score_piece(
     parts.finish_piece(piece.index, Chunk(total, unread.as_dict()))
     if piece.size > reported:
         report(0, piece.size - reported)
-    return PieceResult(piece.index, total, unread.as_dict())
+    return PieceResult(piece.index, total, unread.as_dict(), reused)
 
 
 def run_local(
