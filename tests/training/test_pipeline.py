@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.naive_bayes import MultinomialNB
 
 from newsapi.model.params import CLASSIFIERS, DEFAULTS
 from newsapi.training.pipeline import build_pipeline, fit, top_terms
@@ -22,7 +24,7 @@ def test_every_classifier_learns_the_topics(classifier: str) -> None:
 
 def test_defaults_are_the_books_model() -> None:
     vectorizer, model = build_pipeline()
-    assert type(vectorizer).__name__ == "TfidfVectorizer"
-    assert type(model).__name__ == "MultinomialNB"
+    assert type(vectorizer) is TfidfVectorizer
+    assert type(model) is MultinomialNB
     assert vectorizer.get_params()["ngram_range"] == (1, 1)
     assert model.get_params()["alpha"] == 1.0
