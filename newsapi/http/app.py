@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics.worker_started()
         classifier = Classifier(settings, metrics, activity)
         try:
             await classifier.start()

@@ -3,12 +3,15 @@
 With several workers, each is a process with its own counters. When prometheus_client's
 ``PROMETHEUS_MULTIPROC_DIR`` names an empty folder shared by the workers (``make serve``
 sets one), every worker writes its values there and ``/metrics`` answers their sum,
-whichever worker is asked (prometheus_client's multiprocess mode).
+whichever worker is asked (prometheus_client's multiprocess mode); the files of workers that
+died are folded away (:mod:`newsapi.serving.metrics_folder`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,8 +22,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics_core import Metric
 
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from newsapi.serving.metrics_folder import MULTIPROCESS_ENV, fold_dead_workers, locked
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
@@ -32,6 +36,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.multiprocess = bool(os.environ.get(MULTIPROCESS_ENV))
+        self.folder = Path(os.environ[MULTIPROCESS_ENV]) if self.multiprocess else None
         r = self.registry
         self.requests = Counter(
             "newsapi_http_requests",
@@ -86,6 +91,20 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self.inference_fallback = Gauge(
+            "newsapi_model_inference_fallback",
+            "1 while the served model is computed by scikit-learn because the lean path does "
+            "not support it (the reason is in /model and in the log)",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        inference_texts = Counter(
+            "newsapi_model_inference_texts",
+            "texts the model computed, by path (lean: the compiled weights; scikit-learn: the "
+            "fitted pipeline's own predict)",
+            ["path"],
+            registry=r,
+        )
         self.body_bytes_held = Gauge(
             "newsapi_request_body_bytes_held",
             "bytes of request bodies still arriving in pieces, held at once "
@@ -108,26 +127,50 @@ class Metrics:
         self.memory_miss = self.cache_misses.labels("memory")
         self.disk_hit = self.cache_hits.labels("disk")
         self.disk_miss = self.cache_misses.labels("disk")
+        self.inferred = {path: inference_texts.labels(path) for path in ("lean", "scikit-learn")}
 
     def set_model(self, version: str) -> None:
-        if self.multiprocess and self._served is not None:
-            # the shared files keep every label ever set: the old version goes to 0
-            self.model_info.labels(self._served).set(0)
-        else:
+        if not self.multiprocess:
             self.model_info.clear()
+        elif self._served is not None and self._served != version:
+            # the shared files keep every label ever set: the old version goes to 0, which
+            # the exposition leaves out (clear() would only warn in this mode)
+            self.model_info.labels(self._served).set(0)
         self.model_info.labels(version).set(1)
         self._served = version
 
+    def worker_started(self) -> None:
+        """Fold away the files of workers that died before this one started (multiprocess
+        mode): their live gauges would be reported for ever."""
+        if self.folder is not None:
+            fold_dead_workers(self.folder)
+
     def exposition(self) -> tuple[bytes, str]:
-        """The metrics in the Prometheus text format: of every worker in multiprocess mode,
-        else of this one."""
-        if not self.multiprocess:
+        """The metrics in the Prometheus text format: of every live worker (and the counts of
+        the dead ones) in multiprocess mode, else of this one."""
+        if self.folder is None:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        fold_dead_workers(self.folder)  # workers killed since the last look
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
+        registry.register(_ServedVersions(self.folder))
+        with locked(self.folder, exclusive=False):
+            return generate_latest(registry), CONTENT_TYPE_LATEST
 
     def worker_stopped(self) -> None:
         """Drop this worker's live gauges from the shared folder (multiprocess mode)."""
-        if self.multiprocess:
-            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        if self.folder is not None:
+            multiprocess.mark_process_dead(os.getpid(), str(self.folder))  # type: ignore[no-untyped-call]
+
+
+class _ServedVersions:
+    """prometheus_client's multiprocess collector, less the model versions that no live
+    worker serves any more (0 in the files of the workers that served them)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._files = multiprocess.MultiProcessCollector(None, path=str(folder))  # type: ignore[no-untyped-call]
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._files.collect():  # type: ignore[no-untyped-call]
+            if family.name == "newsapi_model_info":
+                family.samples = [sample for sample in family.samples if sample.value]
+            yield family
