@@ -77,14 +77,16 @@ tools:
 	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq $$missing >/dev/null; }
 
-## serve: train once if there is no model yet, then run the API. The workers share an empty
-## metrics folder (prometheus_client's multiprocess mode): /metrics counts all of them.
-METRICS_DIR ?= .cache/metrics-$(PORT)
+## serve: train once if there is no model yet, then run the API. A port in use stops it
+## before anything loads (PORT=... picks another). The workers share a metrics folder of this
+## start's own, .cache/metrics/<pid> (prometheus_client's multiprocess mode): /metrics counts
+## all of them; it goes when the server stops, and no start touches another live server's.
+## NEWSAPI_ACCESS_LOG=true make serve logs one line per request.
+METRICS_DIR ?= .cache/metrics
 serve: $(STAMP)
 	@[ -f $(MODEL) ] || $(MAKE) train
-	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
-	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/newsapi serve --host $(HOST) --port $(PORT) \
-	  --workers $(WORKERS)
+	$(BIN)/newsapi serve --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+	  --metrics-dir $(METRICS_DIR)
 
 ## train: check the parameters, run 01_train and 02_evaluate with papermill, file the run in
 ## the store (artifacts/models/<version>/), promote it unless PROMOTE=false, refresh index.html

@@ -196,6 +196,18 @@ class ServerSettings(_Group):
         gt=0,
         description="connections plus tasks at once per worker; beyond, 503 (--limit-concurrency)",
     )
+    metrics_dir: Path | None = Field(
+        None,
+        description="a folder for the workers' shared metrics (--metrics-dir): each start gets "
+        "a folder of its own in it, <pid>, as PROMETHEUS_MULTIPROC_DIR, removed when the server "
+        "stops; the folders of servers that are gone are removed at the next start. Unset: "
+        "PROMETHEUS_MULTIPROC_DIR as the environment sets it, if at all",
+    )
+    access_log: bool = Field(
+        False,
+        description="one log line per request: status, method, path, time to answer and the "
+        "model version that answered (--access-log)",
+    )
     # uvicorn's own default (5 s) is shorter than importing the stack and loading a model on a
     # busy 2-core machine, which made workers restart in a loop
     worker_healthcheck_timeout: int = Field(

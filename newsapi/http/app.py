@@ -174,7 +174,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.behind, state=app.state, settings=settings, endpoints=endpoints, protocols=PROTOCOLS
     )
     hosts = TrustedHostMiddleware(lane, allowed_hosts=settings.admin.allowed_hosts)
-    app.front = MetricsMiddleware(hosts, metrics=metrics, routes=labels)
+    app.front = MetricsMiddleware(
+        hosts, metrics=metrics, routes=labels, access_log=settings.server.access_log
+    )
     return app
 
 
