@@ -142,48 +142,46 @@ def connect(scheduler: str, workers: int | None) -> Iterator[Any]:
 
 
 def run_on_dask(
+    client: Any,
     plan: Plan,
     scorer: Scorer,
     parts: Parts,
     payload: bytes,
     ref: ModelRef,
-    scheduler: str,
-    workers: int | None = None,
     on_progress: OnProgress | None = None,
 ) -> list[PieceResult]:
-    """Every piece as one partition of a Dask bag, scored with ``map_partitions``; the
-    results in piece order."""
+    """Every piece as one partition of a Dask bag, scored with ``map_partitions`` on the
+    cluster of ``client`` (see :func:`connect`); the results in piece order."""
     import dask.bag as db
     from distributed import as_completed
 
     report = on_progress or (lambda rows, size: None)
     results: dict[int, PieceResult] = {}
-    with connect(scheduler, workers) as client:
-        first_rows = _first_rows(client, plan, parts)
-        todo = []
-        for piece in plan.pieces:
-            finished = parts.finished_piece(piece.index)
-            if finished is None:
-                todo.append((piece, first_rows[piece.index]))
-                continue
-            results[piece.index] = PieceResult(
-                piece.index, finished.rows, finished.unread, finished.rows
-            )
-            report(finished.rows, piece.size)
-        if todo:
-            shared = client.scatter(payload, broadcast=True)
-            bare = Scorer(None, scorer.target_names, scorer.schema, scorer.scores, scorer.strict)
-            bag = db.from_sequence(todo, npartitions=len(todo))  # type: ignore[no-untyped-call]
-            scored = bag.map_partitions(_score_partition, plan, ref, shared, bare, parts)
-            futures = client.compute(scored.to_delayed())
-            sizes = {piece.index: piece.size for piece in plan.pieces}
-            try:
-                for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                    for result in future.result():
-                        results[result.index] = result
-                        report(result.rows, sizes[result.index])
-            finally:
-                client.cancel(futures)
+    first_rows = _first_rows(client, plan, parts)
+    todo = []
+    for piece in plan.pieces:
+        finished = parts.finished_piece(piece.index)
+        if finished is None:
+            todo.append((piece, first_rows[piece.index]))
+            continue
+        results[piece.index] = PieceResult(
+            piece.index, finished.rows, finished.unread, finished.rows
+        )
+        report(finished.rows, piece.size)
+    if todo:
+        shared = client.scatter(payload, broadcast=True)
+        bare = Scorer(None, scorer.target_names, scorer.schema, scorer.scores, scorer.strict)
+        bag = db.from_sequence(todo, npartitions=len(todo))  # type: ignore[no-untyped-call]
+        scored = bag.map_partitions(_score_partition, plan, ref, shared, bare, parts)
+        futures = client.compute(scored.to_delayed())
+        sizes = {piece.index: piece.size for piece in plan.pieces}
+        try:
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                for result in future.result():
+                    results[result.index] = result
+                    report(result.rows, sizes[result.index])
+        finally:
+            client.cancel(futures)
     return [results[piece.index] for piece in plan.pieces]
 
 

@@ -9,6 +9,7 @@ a kill, a full disk, a lost cluster) keeps it for ``--resume``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -130,7 +131,6 @@ def score(
     description = describe(plan, chosen, options)
     schema = output_schema(plan, chosen.target_names, options.scores, description)
     scorer = Scorer(chosen.pipeline, chosen.target_names, schema, options.scores, options.strict)
-    payload = chosen.payload() if dask_scheduler else b""
     record = {
         "input": str(input.resolve()),
         "files": [[s.name, s.size, s.mtime_ns] for s in plan.stamps],
@@ -141,40 +141,42 @@ def score(
             "layout": [BATCH_ROWS, PIECE_BYTES, PIECE_ROWS],
         },
     }
-    if resume and not staging_path(output).exists():
-        stream.write(f"newsapi score: no interrupted run for {output}; starting afresh\n")
-    staging = Staging.open(output, fmt, options.part_rows, record, resume=resume)
-    progress = Progress(plan.total_bytes, stream, bar=stream.isatty() if bar is None else bar)
-    started = time.monotonic()
-    try:
-        if dask_scheduler:
-            from newsapi.scoring.cluster import ModelRef, run_on_dask
+    with contextlib.ExitStack() as stack:
+        client = None
+        if dask_scheduler:  # reached before anything is written: an unreachable one refuses
+            from newsapi.scoring.cluster import connect
 
-            ref = ModelRef(
-                chosen.sha256,
-                str(chosen.manifest.get("versions", {}).get("scikit-learn", "unknown")),
-                tuple(chosen.target_names),
-            )
-            results = run_on_dask(
-                plan, scorer, staging.parts, payload, ref, dask_scheduler, workers, progress.update
-            )
-        else:
-            results = run_local(plan, scorer, staging.parts, progress.update)
-    except InputError:
-        progress.close()
-        staging.discard()
-        raise
-    except OSError as exc:
-        progress.close()
-        staging.release()
-        raise OutputError(
-            f"scoring stopped: {exc}; the finished parts are kept in {staging.root}: "
-            "--resume continues"
-        ) from None
-    except BaseException:
-        progress.close()
-        staging.release()
-        raise
+            client = stack.enter_context(connect(dask_scheduler, workers))
+        if resume and not staging_path(output).exists():
+            stream.write(f"newsapi score: no interrupted run for {output}; starting afresh\n")
+        staging = Staging.open(output, fmt, options.part_rows, record, resume=resume)
+        progress = Progress(plan.total_bytes, stream, bar=stream.isatty() if bar is None else bar)
+        started = time.monotonic()
+        try:
+            if client is not None:
+                from newsapi.scoring.cluster import ModelRef, run_on_dask
+
+                ref = ModelRef(chosen.sha256, _written_by(chosen), tuple(chosen.target_names))
+                results = run_on_dask(
+                    client, plan, scorer, staging.parts, chosen.payload(), ref, progress.update
+                )
+            else:
+                results = run_local(plan, scorer, staging.parts, progress.update)
+        except InputError:
+            progress.close()
+            staging.discard()
+            raise
+        except OSError as exc:
+            progress.close()
+            staging.release()
+            raise OutputError(
+                f"scoring stopped: {exc}; the finished parts are kept in {staging.root}: "
+                "--resume continues"
+            ) from None
+        except BaseException:
+            progress.close()
+            staging.release()
+            raise
     progress.close()
     summary = summarise(results, time.monotonic() - started, output, chosen, plan, dask_scheduler)
     if summary.rows == 0:
@@ -183,6 +185,10 @@ def score(
     sidecar = {**description, "rows": summary.rows, "rows_without_text": summary.unread.as_dict()}
     staging.finish(folder=folder, overwrite=overwrite, sidecar=sidecar)
     return summary
+
+
+def _written_by(chosen: ScoringModel) -> str:
+    return str(chosen.manifest.get("versions", {}).get("scikit-learn", "unknown"))
 
 
 def describe(plan: Plan, chosen: ScoringModel, options: ScoreOptions) -> dict[str, Any]:
