@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,39 @@ from newsapi.training.pipeline import most_confused, weakest_category
 CARD_MD = "card.md"
 CARD_HTML = "card.html"
 PLOT = "confusion_matrix.png"
+
+# What a value from the data or the manifest (a category, a term, a corpus path) must not do
+# in Markdown: open raw HTML or an entity (escaped as entities, which every Markdown renderer
+# passes through, Python-Markdown's too; a backslash before "<" is CommonMark's only), or a
+# link, emphasis, code span or table cell (backslash-escaped); a line break would start a block.
+_MARKDOWN_TEXT = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        **{char: "\\" + char for char in "\\`*[]|"},
+        "\n": " ",
+        "\r": " ",
+    }
+)
+
+_LONE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as Markdown text that renders as itself: no HTML, link, emphasis, code span
+    or table cell boundary of its own. Letters, digits, dots and hyphens are left as they are."""
+    # an underscore inside a word cannot open emphasis (multinomial_nb stays as it reads)
+    return _LONE_UNDERSCORE.sub(r"\\_", str(value).translate(_MARKDOWN_TEXT))
+
+
+def markdown_code(value: object) -> str:
+    """``value`` as a Markdown code span: fenced by more backticks than it holds in a row
+    (CommonMark's rule), so that it cannot close the span early; no HTML is read inside one."""
+    text = str(value).replace("\n", " ").replace("\r", " ")
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def reproduce_command(parameters: dict[str, Any]) -> str:
@@ -39,11 +74,14 @@ def limits(manifest: dict[str, Any]) -> list[str]:
     found = []
     if metrics.get("per_class"):
         name, recall, f1 = weakest_category(metrics)
-        found.append(f"The weakest category is `{name}`: F1 {f1:.3f}, recall {recall:.3f}.")
+        found.append(
+            f"The weakest category is {markdown_code(name)}: F1 {f1:.3f}, recall {recall:.3f}."
+        )
     if metrics.get("confusion_matrix"):
         true, predicted, count = most_confused(metrics, names)
         found.append(
-            f"The most frequent mistake: {count} `{true}` test posts taken for `{predicted}`."
+            f"The most frequent mistake: {count} {markdown_code(true)} test posts taken for "
+            f"{markdown_code(predicted)}."
             if count
             else "No test post was misclassified."
         )
@@ -53,7 +91,8 @@ def limits(manifest: dict[str, Any]) -> list[str]:
         total = sum(len(terms) for terms in manifest.get("top_terms", {}).values())
         found.append(
             f"{len(artefacts)} of the {total} most distinctive terms mostly vanish when headers, "
-            f"signatures and quotes are stripped ({', '.join(artefacts[:12])}): they name "
+            f"signatures and quotes are stripped ({markdown_text(', '.join(artefacts[:12]))}): "
+            "they name "
             "posters and hosts, so part of the score comes from who posted where, not from "
             "what was written. Train with `remove: [headers, footers, quotes]` to measure "
             "without them."
@@ -72,11 +111,12 @@ def build_card(manifest: dict[str, Any], plot: Path | None = None) -> Any:
     counts = data.get("counts", {})
     card.add(
         **{
-            f"Model card: newsgroups classifier {version}": (
-                f"A scikit-learn `TfidfVectorizer` + `{classifier}` pipeline that sorts a short "
-                f"English text into one of {len(manifest['target_names'])} newsgroup "
-                f"categories. Model version `{version}` (sha256 `{manifest['sha256']}`), "
-                f"created {manifest.get('created_at', '?')}."
+            f"Model card: newsgroups classifier {markdown_text(version)}": (
+                f"A scikit-learn `TfidfVectorizer` + {markdown_code(classifier)} pipeline that "
+                f"sorts a short English text into one of {len(manifest['target_names'])} "
+                f"newsgroup categories. Model version {markdown_code(version)} (sha256 "
+                f"{markdown_code(manifest['sha256'])}), created "
+                f"{markdown_text(manifest.get('created_at', '?'))}."
             ),
             "Intended uses & limitations": (
                 "Routing or tagging posts in the style of 1990s Usenet discussion groups; a "
@@ -84,9 +124,10 @@ def build_card(manifest: dict[str, Any], plot: Path | None = None) -> Any:
                 "below and always answers one of them, whatever the text."
             ),
             "Training data": (
-                f"Corpus: {data.get('source', '?')} ({data.get('split', 'own split')}); "
-                f"categories: {', '.join(manifest['target_names'])}; parts removed: "
-                f"{', '.join(data.get('remove') or []) or 'none'}; "
+                f"Corpus: {markdown_text(data.get('source', '?'))} "
+                f"({markdown_text(data.get('split', 'own split'))}); "
+                f"categories: {markdown_text(', '.join(manifest['target_names']))}; "
+                f"parts removed: {markdown_text(', '.join(data.get('remove') or []) or 'none')}; "
                 f"{sum(counts.get('train', {}).values())} training and "
                 f"{sum(counts.get('test', {}).values())} test documents."
             ),
@@ -103,7 +144,7 @@ def build_card(manifest: dict[str, Any], plot: Path | None = None) -> Any:
         card.add_table(
             **{
                 "Per-category scores": {
-                    "category": list(per_class),
+                    "category": [markdown_text(name) for name in per_class],
                     "precision": [v["precision"] for v in per_class.values()],
                     "recall": [v["recall"] for v in per_class.values()],
                     "f1": [v["f1"] for v in per_class.values()],
@@ -117,16 +158,18 @@ def build_card(manifest: dict[str, Any], plot: Path | None = None) -> Any:
     card.add_table(
         **{
             "Training procedure": {
-                "parameter": list(params),
-                "value": [json.dumps(v) for v in params.values()],
+                "parameter": [markdown_text(name) for name in params],
+                "value": [markdown_text(json.dumps(v)) for v in params.values()],
             }
         }
     )
     versions = manifest.get("versions", {})
     card.add(
         **{
-            "Environment": ", ".join(f"{k} {v}" for k, v in versions.items())
-            + f"; git commit {manifest.get('git_commit') or 'unknown'}.",
+            "Environment": markdown_text(
+                ", ".join(f"{k} {v}" for k, v in versions.items())
+                + f"; git commit {manifest.get('git_commit') or 'unknown'}."
+            ),
             "How to reproduce": (
                 "In the project's locked environment (same packages, same bytes):\n\n"
                 f"```sh\n{reproduce_command(params)}\n```"
@@ -147,8 +190,11 @@ def write_card(
     plot = folder / PLOT
     present = plot.exists() if with_plot is None else with_plot
     markdown = build_card(manifest, plot if present else None).render()
-    body = mistune.create_markdown(plugins=["table"])(markdown)
-    title = f"Model card {manifest['model_version']}"
+    # every value of the manifest is escaped in the Markdown (markdown_text, markdown_code), so
+    # the page is rendered as CommonMark says: entities kept, which mistune's escape=True would
+    # escape a second time (a category "<b>" would read "&lt;b&gt;")
+    body = mistune.create_markdown(escape=False, plugins=["table"])(markdown)
+    title = html.escape(f"Model card {manifest['model_version']}")
     page = (
         f"<!doctype html><meta charset='utf-8'><title>{title}</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"

@@ -17,14 +17,16 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import TypeAdapter
 
 from newsapi.http.bodies import JsonBodyRoute, respond
-from newsapi.http.book.handlers import classify_many, classify_one
+from newsapi.http.book.handlers import classify_many, classify_one, explain_one
 from newsapi.http.book.schemas import (
+    ExplanationOutput,
     MessageBody,
     ModelInfo,
     PredictionOutput,
     PredictionsOutput,
     ReloadOutput,
     ValidationErrorBody,
+    explanation_model,
     request_models,
 )
 from newsapi.http.deps import ClassifierDep, require_admin
@@ -33,6 +35,7 @@ from newsapi.http.pipeline import Answer, ApiError
 from newsapi.http.protocol import Endpoint, Protocol, Routes
 from newsapi.model.artifact import ArtifactError
 from newsapi.model.data import NEWSGROUPS
+from newsapi.serving.explain import MAX_TOP
 from newsapi.serving.service import Classifier
 from newsapi.settings import LimitSettings, Settings
 
@@ -61,6 +64,28 @@ def _errors(limits: LimitSettings) -> dict[int | str, dict[str, Any]]:
         ),
         503: error_response("model not loaded", MessageBody,
                             {"starting": {"detail": "the model is not loaded"}}),
+    }  # fmt: skip
+
+
+def explanation_errors(limits: LimitSettings) -> dict[int | str, dict[str, Any]]:
+    """The documented errors of an explanation call."""
+    calibrated = (
+        "the served classifier is calibrated (CalibratedClassifierCV): ...; serve a "
+        "model trained without calibrate to explain it"
+    )
+    return {
+        **_errors(limits),
+        422: error_response(
+            "body not valid JSON or not the schema, or a served classifier that cannot be "
+            "explained exactly",
+            ValidationErrorBody | MessageBody,
+            {
+                "top out of range": {"detail": [{"type": "less_than_equal", "loc": ["body", "top"],
+                                                 "msg": f"Input should be less than or equal to "
+                                                 f"{MAX_TOP}"}]},
+                "not explainable": {"detail": calibrated},
+            },
+        ),
     }  # fmt: skip
 
 
@@ -126,6 +151,30 @@ def build(settings: Settings) -> Routes:
         call for every text not already cached. `X-Cache` is `hit` only if all were."""
         texts: list[str] = body.texts  # type: ignore[attr-defined]
         return respond(await classify_many(classifier, texts, scores))
+
+    explanation_input = explanation_model(limits.max_text_length)
+
+    @router.post(
+        "/explanation",
+        tags=["predictions"],
+        summary="Explain one text's category",
+        response_model=ExplanationOutput,
+        responses={200: {"headers": ANSWER_HEADERS}, **explanation_errors(limits)},
+    )
+    async def explanation(
+        body: explanation_input,  # type: ignore[valid-type]
+        classifier: ClassifierDep,
+    ) -> Response:
+        """`{"text": "...", "top": 10}` → the category, the runner-up, and the `top` terms
+        of the text that decided between them, largest first, with the character spans of
+        their occurrences. Exact, not sampled: each term's weight is its TF-IDF value times
+        the difference of the two categories' weights (linear models: `coef_`; naive Bayes:
+        `feature_log_prob_`), and `bias + sum(weights) + rest == difference`. Computed
+        fresh (`X-Cache: miss`); 422 for a served classifier that cannot be explained
+        exactly (a calibrated one)."""
+        text: str = body.text  # type: ignore[attr-defined]
+        top: int = body.top  # type: ignore[attr-defined]
+        return respond(await explain_one(classifier, text, top))
 
     @router.delete(
         "/cache",
