@@ -159,15 +159,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.activity = activity = Activity()
     app.state.body_budget = BodyBudget(settings.limits.body_buffer_bytes, metrics.body_bytes_held)
     endpoints: dict[str, Endpoint] = {}
+    # app.routes holds each included router as one entry without a path; the metrics' route
+    # labels come from the routers' own routes
+    routed: list[object] = []
     for protocol in PROTOCOLS:
         routes = protocol.build(settings)
         app.include_router(routes.router)
         endpoints.update(routes.lane)
+        routed += routes.router.routes
     install_docs(app)
     _add_error_handlers(app, PROTOCOLS)
     # metrics label requests by these paths; V2 routes by the served model's name
     name = settings.v2.model_name
-    paths = [getattr(route, "path", None) for route in app.routes]
+    paths = [getattr(route, "path", None) for route in [*app.routes, *routed]]
     labels = {p.replace("{name}", name) for p in paths if isinstance(p, str)} | set(endpoints)
     app.add_middleware(StartupErrorMessage, errors=errors)
     lane = FastLane(

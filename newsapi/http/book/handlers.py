@@ -6,6 +6,7 @@ The FastAPI routes and the fast lane both answer through these functions.
 from __future__ import annotations
 
 from newsapi.http.pipeline import Answer, ApiError
+from newsapi.serving.explain import ExplanationError
 from newsapi.serving.predictor import NoScoresError
 from newsapi.serving.service import Classifier
 
@@ -39,3 +40,13 @@ async def scored(
         return await classifier.scores(texts)
     except NoScoresError as exc:
         raise ApiError(422, f"{exc}; ask without ?scores=true") from None
+
+
+async def explain_one(classifier: Classifier, text: str, top: int) -> Answer:
+    """Why ``text`` got its category: the explanation's fields and the model version,
+    computed fresh; 422 for a served pipeline that cannot be explained exactly."""
+    try:
+        version, [explanation] = await classifier.explain([text], top)
+    except ExplanationError as exc:
+        raise ApiError(422, str(exc)) from None
+    return Answer({**explanation.as_dict(), "model_version": version}, version, False)

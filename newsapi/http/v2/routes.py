@@ -19,6 +19,7 @@ from newsapi.http.deps import ClassifierDep, SettingsDep
 from newsapi.http.openapi import ANSWER_HEADERS, body_errors, error_response, example
 from newsapi.http.pipeline import Answer, ApiError, loaded
 from newsapi.http.protocol import Endpoint, Protocol, Routes
+from newsapi.http.v2.explain import add_explain_routes
 from newsapi.http.v2.handlers import check_model, infer, metadata
 from newsapi.http.v2.types import (
     ErrorBody,
@@ -157,6 +158,8 @@ def build(settings: Settings) -> Routes:
     ) -> Response:
         """As `POST /v2/models/{name}/infer`, 404 unless `version` is the one served."""
         return respond(await infer(classifier, settings, body, name, version))
+
+    add_explain_routes(router, inference["responses"])
 
     async def infer_served(classifier: Classifier, body: InferenceRequest) -> Answer:
         return await infer(classifier, settings, body, settings.v2.model_name)
