@@ -187,7 +187,7 @@ def _explain_row(
     target_names: list[str],
     text: str,
     top: int,
-    locate: Callable[[str], dict[int, tuple[str, list[Span]]]] | None,
+    locate: Callable[[str, list[str]], list[list[Span]]] | None,
     vectorizer: CountVectorizer,
 ) -> Explanation:
     # the two highest scores; a stable sort keeps argmax's choice (the first) on ties
@@ -197,17 +197,11 @@ def _explain_row(
     columns = features.indices[start:end]
     values = features.data[start:end]
     parts = values * _difference_weights(model, weights, chosen, runner_up, columns)
-    ranked = sorted(range(len(columns)), key=lambda i: (-abs(parts[i]), int(columns[i])))
+    ranked = np.lexsort((columns, -np.abs(parts)))  # largest first, then vocabulary order
     shown, hidden = ranked[:top], ranked[top:]
-    found = locate(text) if locate is not None else {}
-    names = None if all(int(columns[i]) in found for i in shown) else _feature_names(vectorizer)
-    terms = []
-    for i in shown:
-        column = int(columns[i])
-        term, spans = found.get(column, ("", []))
-        if names is not None and column not in found:
-            term = str(names[column])
-        terms.append(TermWeight(term, float(parts[i]), float(values[i]), tuple(spans)))
+    names = _feature_names(vectorizer)
+    terms = [str(names[columns[i]]) for i in shown]
+    spans = locate(text, terms) if locate is not None else [[] for _ in terms]
     classes = model.classes_
     return Explanation(
         category=target_names[int(classes[chosen])],
@@ -215,14 +209,17 @@ def _explain_row(
         score=SCORES[weights],
         difference=float(scores[chosen] - scores[runner_up]),
         bias=_bias(model, chosen, runner_up),
-        terms=terms,
-        rest=float(sum(parts[i] for i in hidden)),
+        terms=[
+            TermWeight(term, float(parts[i]), float(values[i]), tuple(where))
+            for term, i, where in zip(terms, shown, spans, strict=True)
+        ],
+        rest=float(parts[hidden].sum()),
         rest_terms=len(hidden),
     )
 
 
-# vocabularies are large (the book's model: 35,000 terms): their names are built once per
-# vectorizer, and only when a term cannot be located in the text itself
+# vocabularies are large (the book's model: 35,000 terms): their names are listed once per
+# vectorizer
 _NAMES: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictionary()
 
 
@@ -234,42 +231,48 @@ def _feature_names(vectorizer: CountVectorizer) -> np.ndarray:
 
 
 # -- the text's side: where each term occurs -----------------------------------------------------
-def _locator(vectorizer: CountVectorizer) -> Callable[[str], dict[int, tuple[str, list[Span]]]]:
-    """A function from a text to ``{feature column: (term, spans)}`` for the terms of the
-    vocabulary it contains, analysed exactly as the vectorizer analyses it."""
-    vocabulary: dict[str, int] = vectorizer.vocabulary_
+def _locator(vectorizer: CountVectorizer) -> Callable[[str, list[str]], list[list[Span]]]:
+    """A function from a text and some of its terms to the spans of each term's occurrences,
+    the text analysed exactly as the vectorizer analyses it (preprocessing, token pattern,
+    stop words, n-grams)."""
     preprocess = vectorizer.build_preprocessor()
     builtin = vectorizer.preprocessor is None  # lowercasing and accent stripping
     plain = builtin and vectorizer.strip_accents is None
     stop_words = vectorizer.get_stop_words()
-    min_n, max_n = vectorizer.ngram_range
+    ngrams = vectorizer.ngram_range[1] > 1
     pattern = None if vectorizer.tokenizer is not None else re.compile(vectorizer.token_pattern)
+    group = 1 if pattern is not None and pattern.groups == 1 else 0
 
-    def locate(text: str) -> dict[int, tuple[str, list[Span]]]:
-        if pattern is None:  # a custom tokenizer gives no positions
-            return {}
+    def locate(text: str, terms: list[str]) -> list[list[Span]]:
+        found: list[list[Span]] = [[] for _ in terms]
+        if pattern is None or not terms:  # a custom tokenizer gives no positions
+            return found
         prepared = preprocess(text)
         original = _original_spans(text, prepared, preprocess, plain=plain, builtin=builtin)
         if original is None:
-            return {}
-        group = 1 if pattern.groups == 1 else 0
-        tokens: list[tuple[str, int, int]] = []
-        for match in pattern.finditer(prepared):
-            token = match.group(group)
-            if stop_words is None or token not in stop_words:
-                tokens.append((token, *match.span(group)))
-        found: dict[int, tuple[str, list[Span]]] = {}
-        for n in range(min_n, max_n + 1):
-            for i in range(len(tokens) - n + 1):
-                gram = tokens[i : i + n]
-                term = gram[0][0] if n == 1 else " ".join(t[0] for t in gram)
-                column = vocabulary.get(term)
-                if column is None:
-                    continue
-                span = original(gram[0][1], gram[-1][2])
-                found.setdefault(column, (term, []))[1].append(span)
-        for _, spans in found.values():
-            spans.sort()
+            return found
+        # the tokens as the vectorizer's tokenizer finds them (findall, in C); positions only
+        # once a wanted term is there
+        words: list[str] = pattern.findall(prepared)
+        kept: range | list[int] = range(len(words))
+        if stop_words:
+            kept = [i for i, word in enumerate(words) if word not in stop_words]
+            words = [words[i] for i in kept]
+        wanted = [term.split(" ") if ngrams else [term] for term in terms]
+        firsts = {parts[0] for parts in wanted}
+        candidates: dict[str, list[int]] = {}
+        for i, word in enumerate(words):
+            if word in firsts:
+                candidates.setdefault(word, []).append(i)
+        if not candidates:
+            return found
+        matches = list(pattern.finditer(prepared))
+        for spans, parts in zip(found, wanted, strict=True):
+            n = len(parts)
+            for i in candidates.get(parts[0], ()):
+                if words[i : i + n] == parts:
+                    first, last = matches[kept[i]], matches[kept[i + n - 1]]
+                    spans.append(original(first.start(group), last.end(group)))
         return found
 
     return locate
