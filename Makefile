@@ -65,8 +65,8 @@ lock: | $(UV_STAMP)
 	  --custom-compile-command 'make lock' --quiet --output-file $(LOCK) $(LOCK_ARGS)
 
 # Debian's wrk drives the load in bench/ and the soak test; Debian's chromium is the browser of
-# tests/test_docs.py and tests/system/test_docs_site.py (Playwright drives it: these machines
-# cannot download Playwright's own).
+# tests/system/test_docs_browser.py and tests/system/test_docs_site.py (Playwright drives it:
+# these machines cannot download Playwright's own).
 tools:
 	@missing=""; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \

@@ -7,8 +7,8 @@ from collections import OrderedDict
 # What one entry costs: a 16-byte ``bytes`` key (49 bytes, 64 with the allocator's rounding)
 # and its slot in the OrderedDict (hash table, index and order links); the value is one of
 # the model's category strings, shared by every entry. Measured with tracemalloc at 123-160
-# bytes per entry (the most just after the table grows); tests/test_cache_memory.py checks
-# this bound.
+# bytes per entry (the most just after the table grows); tests/serving/cache/test_memory.py
+# checks this bound.
 ENTRY_BYTES = 192
 
 

@@ -24,7 +24,7 @@ from newsapi.serving.metrics import Metrics
 
 # What one waiting entry costs: its slot in a queued list, a (key, category) tuple and a
 # 16-byte key; the category is one of the model's shared strings. Measured with tracemalloc
-# at ~110 bytes; tests/test_cache_writer.py checks the bound.
+# at ~110 bytes; tests/serving/cache/test_writer.py checks the bound.
 QUEUE_ENTRY_BYTES = 160
 # Entries written in one go: short enough that the event loop never waits long for the GIL
 # (an entry's write is ~0.2-0.3 ms of mostly Python work, with system calls between).
