@@ -30,7 +30,7 @@ from newsapi.errors import NewsapiError
 #: rows handed to the model at once: the compute floor's batch (the docs' benchmark page)
 BATCH_ROWS = 1_000
 #: bytes pyarrow's CSV and JSON readers parse at once: the input held in memory per block
-BLOCK_BYTES = 4 * 2**20
+BLOCK_BYTES = 2**20
 #: the size a piece aims at (Parquet row groups, JSON Lines ranges, text files are grouped)
 PIECE_BYTES = 8 * 2**20
 #: and the most rows in a piece of Parquet row groups or text files
