@@ -25,6 +25,7 @@ from newsapi.http import book, v2
 from newsapi.http.docs import install_docs
 from newsapi.http.fastlane import FastLane
 from newsapi.http.middleware import MetricsMiddleware
+from newsapi.http.page import install_page
 from newsapi.http.pipeline import (
     INTERNAL_ERROR,
     ApiError,
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         endpoints.update(routes.lane)
         routed += routes.router.routes
     install_docs(app)
+    install_page(app)
     _add_error_handlers(app, PROTOCOLS)
     # metrics label requests by these paths; V2 routes by the served model's name
     name = settings.v2.model_name
