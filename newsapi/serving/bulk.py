@@ -189,18 +189,30 @@ class BulkProcess:
             executor.shutdown(wait=False)
 
     async def stop(self) -> None:
-        """Shut the child down once its chunks are done; a child still starting exits as
-        soon as it has started."""
+        """From now on start no child; shut the child down once its chunks are done, and a
+        child still starting once it has started, and wait for both to exit (at most
+        :data:`START_TIMEOUT` each). A worker that ended first would leave its child running
+        and its pool's semaphores to multiprocessing's resource tracker, which warns about
+        them as leaked."""
         self._stopped = True
-        for pending in list(self._pending):
-            pending.shutdown(wait=False, cancel_futures=True)
         for task in list(self._starting):
             task.cancel()
         self._wanted = None
-        executor = self._executor
+        # each pool, and whether its queued work is cancelled: a starting child's start is,
+        # the ready child's chunks in flight are not
+        leaving = [(pool, True) for pool in self._pending]
+        if self._executor is not None:
+            leaving.append((self._executor, False))
+            self._executor = None
         self.retire()
-        if executor is not None:  # wait for its chunks and its exit
-            await asyncio.to_thread(executor.shutdown, wait=True)
+        for pool, cancel in leaving:
+            # the first shutdown() is the one that can wait: it forgets the pool's manager
+            # thread, so a later call with wait=True returns at once
+            waiting = asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=cancel)
+            try:
+                await asyncio.wait_for(waiting, START_TIMEOUT)
+            except TimeoutError:
+                log.warning("the bulk process did not exit within %.0f s", START_TIMEOUT)
 
 
 def _adopt_in(executor: ProcessPoolExecutor, pipeline: Any) -> int:
