@@ -63,6 +63,7 @@ def execute(
             cwd=str(notebook.parent),
             progress_bar=progress,
             kernel_name="python3",
+            config=_kernel_over_unix_sockets(),
             stdout_file=stdout,
         )
     except PapermillExecutionError as exc:
@@ -107,3 +108,17 @@ def absolute_dataset(params: TrainingParameters) -> TrainingParameters:
     if params.dataset != NEWSGROUPS and Path(params.dataset).exists():
         return params.replace(dataset=str(Path(params.dataset).resolve()))
     return params
+
+
+def _kernel_over_unix_sockets() -> Any:
+    """papermill's kernel talks to this process over Unix sockets in a private folder
+    (removed when this process ends; the kernel's sockets go with the kernel): over TCP,
+    ipykernel warns at every start that the traffic is not encrypted."""
+    import atexit
+    import shutil
+
+    from traitlets.config import Config
+
+    folder = tempfile.mkdtemp(prefix="newsapi-kernel-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder, "kernel"))}})

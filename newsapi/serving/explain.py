@@ -100,20 +100,67 @@ def explainable(pipeline: Any) -> None:
 def explain_texts(
     pipeline: Any, target_names: list[str], texts: list[str], top: int = 10
 ) -> list[Explanation]:
-    """The explanation of each text's category, with its ``top`` largest terms listed."""
+    """The explanation of each text's category, with its ``top`` largest terms listed.
+
+    The arithmetic is done for the whole list at once (one transform, one pass over the
+    non-zero features); only the assembling of each answer is per text.
+    """
     vectorizer, model, kind = _parts(pipeline)
     if not 0 <= top <= MAX_TOP:
         raise ExplanationError(f"top must be 0 to {MAX_TOP}, got {top}")
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         features = pipeline[:-1].transform(texts).tocsr()
         scores = _scores(model, features)
+    count = len(texts)
+    # the two highest scores of each text; a stable sort keeps argmax's choice on ties
+    order = np.argsort(-scores, axis=1, kind="stable")
+    chosen, runner_up = order[:, 0], order[:, 1]
+    rows = np.repeat(np.arange(count), np.diff(features.indptr))
+    columns, values = features.indices, features.data
+    parts = values * _difference_weights(model, kind, chosen[rows], runner_up[rows], columns)
+    # each text's terms, largest part first (then vocabulary order), texts kept in order
+    ranked = np.lexsort((columns, -np.abs(parts), rows))
+    rank = np.arange(len(ranked)) - features.indptr[rows]  # position within its text
+    listed = ranked[rank < top]
+    hidden = ranked[rank >= top]
+    rest = np.bincount(rows[hidden], weights=parts[hidden], minlength=count)
+    rest_terms = np.bincount(rows[hidden], minlength=count)
+    bias = _bias(model, chosen, runner_up)
+    difference = scores[np.arange(count), chosen] - scores[np.arange(count), runner_up]
+    names = _feature_names(vectorizer)[columns[listed]].tolist()
+    listed_parts, listed_values = parts[listed].tolist(), values[listed].tolist()
+    ends = np.cumsum(np.minimum(np.diff(features.indptr), top)).tolist()
     locate = _locator(vectorizer) if len(pipeline) == 2 else None
-    return [
-        _explain_row(
-            model, kind, features, scores[i], i, target_names, texts[i], top, locate, vectorizer
+    classes = model.classes_
+    explanations = []
+    start = 0
+    for i, text in enumerate(texts):
+        end = ends[i]
+        terms = names[start:end]
+        spans = locate(text, terms) if locate is not None else [[] for _ in terms]
+        explanations.append(
+            Explanation(
+                category=target_names[int(classes[chosen[i]])],
+                runner_up=target_names[int(classes[runner_up[i]])],
+                score=SCORES[kind],
+                difference=float(difference[i]),
+                bias=float(bias[i]),
+                terms=[
+                    TermWeight(str(term), weight, value, tuple(where))
+                    for term, weight, value, where in zip(
+                        terms,
+                        listed_parts[start:end],
+                        listed_values[start:end],
+                        spans,
+                        strict=True,
+                    )
+                ],
+                rest=float(rest[i]),
+                rest_terms=int(rest_terms[i]),
+            )
         )
-        for i in range(len(texts))
-    ]
+        start = end
+    return explanations
 
 
 # -- the classifier's side ----------------------------------------------------------------------
@@ -153,69 +200,30 @@ def _scores(model: Any, features: Any) -> np.ndarray:
     return decision
 
 
-def _bias(model: Any, chosen: int, runner_up: int) -> float:
-    """``b[chosen] - b[runner_up]``: the part of the difference that no term carries."""
+def _bias(model: Any, chosen: np.ndarray, runner_up: np.ndarray) -> np.ndarray:
+    """``b[chosen] - b[runner_up]`` of each text: the part of its difference no term
+    carries."""
     if hasattr(model, "feature_log_prob_"):
         # ComplementNB adds its prior only when it knows a single class
         if type(model).__name__ == "ComplementNB" and len(model.classes_) > 1:
-            return 0.0
-        prior = model.class_log_prior_
-        return float(prior[chosen] - prior[runner_up])
-    intercept = np.atleast_1d(model.intercept_)
+            return np.zeros(len(chosen))
+        prior = np.asarray(model.class_log_prior_, dtype=float)
+        return np.asarray(prior[chosen] - prior[runner_up])
+    intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=float))
     if intercept.shape[0] == 1:  # two classes: [0, b]
         intercept = np.array([0.0, intercept[0]])
-    return float(intercept[chosen] - intercept[runner_up])
+    return np.asarray(intercept[chosen] - intercept[runner_up])
 
 
 def _difference_weights(
-    model: Any, weights: str, chosen: int, runner_up: int, columns: np.ndarray
+    model: Any, weights: str, chosen: np.ndarray, runner_up: np.ndarray, columns: np.ndarray
 ) -> np.ndarray:
-    """``W[chosen, j] - W[runner_up, j]`` for the given feature columns."""
+    """``W[chosen, j] - W[runner_up, j]`` for each (chosen, runner-up, column) triple."""
     matrix = getattr(model, weights)
     if matrix.shape[0] == 1:  # two classes, one row of weights for the second: [0, w]
-        sign = 1.0 if chosen == 1 else -1.0
-        return sign * np.asarray(matrix[0, columns], dtype=float)
+        sign = np.where(chosen == 1, 1.0, -1.0)
+        return np.asarray(sign * matrix[0, columns], dtype=float)
     return np.asarray(matrix[chosen, columns] - matrix[runner_up, columns], dtype=float)
-
-
-def _explain_row(
-    model: Any,
-    weights: str,
-    features: Any,
-    scores: np.ndarray,
-    row: int,
-    target_names: list[str],
-    text: str,
-    top: int,
-    locate: Callable[[str, list[str]], list[list[Span]]] | None,
-    vectorizer: CountVectorizer,
-) -> Explanation:
-    # the two highest scores; a stable sort keeps argmax's choice (the first) on ties
-    order = np.argsort(-scores, kind="stable")
-    chosen, runner_up = int(order[0]), int(order[1])
-    start, end = features.indptr[row], features.indptr[row + 1]
-    columns = features.indices[start:end]
-    values = features.data[start:end]
-    parts = values * _difference_weights(model, weights, chosen, runner_up, columns)
-    ranked = np.lexsort((columns, -np.abs(parts)))  # largest first, then vocabulary order
-    shown, hidden = ranked[:top], ranked[top:]
-    names = _feature_names(vectorizer)
-    terms = [str(names[columns[i]]) for i in shown]
-    spans = locate(text, terms) if locate is not None else [[] for _ in terms]
-    classes = model.classes_
-    return Explanation(
-        category=target_names[int(classes[chosen])],
-        runner_up=target_names[int(classes[runner_up])],
-        score=SCORES[weights],
-        difference=float(scores[chosen] - scores[runner_up]),
-        bias=_bias(model, chosen, runner_up),
-        terms=[
-            TermWeight(term, float(parts[i]), float(values[i]), tuple(where))
-            for term, i, where in zip(terms, shown, spans, strict=True)
-        ],
-        rest=float(parts[hidden].sum()),
-        rest_terms=len(hidden),
-    )
 
 
 # vocabularies are large (the book's model: 35,000 terms): their names are listed once per
@@ -258,12 +266,20 @@ def _locator(vectorizer: CountVectorizer) -> Callable[[str, list[str]], list[lis
         if stop_words:
             kept = [i for i, word in enumerate(words) if word not in stop_words]
             words = [words[i] for i in kept]
-        wanted = [term.split(" ") if ngrams else [term] for term in terms]
+        if not ngrams:  # the common case: each term is one token
+            slot = {term: k for k, term in enumerate(terms)}
+            at = [i for i, word in enumerate(words) if word in slot]
+            if at:
+                matches = list(pattern.finditer(prepared))
+                for i in at:
+                    match = matches[kept[i]]
+                    found[slot[words[i]]].append(original(match.start(group), match.end(group)))
+            return found
+        wanted = [term.split(" ") for term in terms]
         firsts = {parts[0] for parts in wanted}
         candidates: dict[str, list[int]] = {}
-        for i, word in enumerate(words):
-            if word in firsts:
-                candidates.setdefault(word, []).append(i)
+        for i in [i for i, word in enumerate(words) if word in firsts]:
+            candidates.setdefault(words[i], []).append(i)
         if not candidates:
             return found
         matches = list(pattern.finditer(prepared))

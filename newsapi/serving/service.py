@@ -70,6 +70,12 @@ class Classifier:
             max_size=settings.batching.batch_max_size,
             window=settings.batching.batch_window_ms / 1000,
         )
+        # concurrent /explanation calls share one model call too (keyed by their ``top``)
+        self._explainer: MicroBatcher[tuple[str, int], tuple[str, Explanation]] = MicroBatcher(
+            self._explain_batch,
+            max_size=settings.batching.batch_max_size,
+            window=settings.batching.batch_window_ms / 1000,
+        )
         self._reload_lock = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -293,16 +299,32 @@ class Classifier:
     async def explain(self, texts: list[str], top: int = 10) -> tuple[str, list[Explanation]]:
         """The model version, and why each text got its category (its ``top`` largest terms),
         computed fresh: an explanation is hundreds of bytes to hundreds of kilobytes, and the
-        cache tiers bound their bytes by counting entries of one size. One text is a small
-        job of the model lane, several take turns with the other work chunk by chunk."""
+        cache tiers bound their bytes by counting entries of one size. A single text joins
+        the next micro-batch of explanations; several take turns with the other work of the
+        model lane, chunk by chunk."""
         artifact = self.current()
         explainable(artifact.pipeline)  # refused before any work is queued
-        work = partial(explain_texts, artifact.pipeline, artifact.target_names, top=top)
         if len(texts) == 1:
-            explained = await self._lane.run(partial(work, texts))
-        else:
-            explained = await self._lane.run_chunked(texts, work, len)
-        return artifact.model_version, explained
+            version, explanation = await self._explainer.submit((texts[0], top))
+            return version, [explanation]
+        work = partial(explain_texts, artifact.pipeline, artifact.target_names, top=top)
+        return artifact.model_version, await self._lane.run_chunked(texts, work, len)
+
+    async def _explain_batch(self, items: list[tuple[str, int]]) -> list[tuple[str, Explanation]]:
+        """The explanation micro-batcher's handler: one model call per ``top`` asked."""
+        artifact = self.current()
+        explainable(artifact.pipeline)  # a reload may have swapped in another model
+
+        def work() -> list[tuple[str, Explanation]]:
+            answers: dict[int, Explanation] = {}
+            for top in {top for _, top in items}:
+                indexes = [i for i, (_, wanted) in enumerate(items) if wanted == top]
+                texts = [items[i][0] for i in indexes]
+                explained = explain_texts(artifact.pipeline, artifact.target_names, texts, top)
+                answers.update(zip(indexes, explained, strict=True))
+            return [(artifact.model_version, answers[i]) for i in range(len(items))]
+
+        return await self._lane.run(work)
 
     async def clear_cache(self) -> None:
         self.cache.memory.clear()

@@ -188,3 +188,24 @@ def test_a_model_that_cannot_be_explained_exactly_is_refused_with_the_reason(
     assert v2.status_code == 400
     assert "without calibrate" in v2.json()["error"]
     assert httpx.post(f"{server.url}/prediction", json={"text": "rocket"}).status_code == 200
+
+
+def test_the_fast_lane_and_the_route_answer_the_same_bytes(server: Server) -> None:
+    """Without a query string the fast lane answers, with one FastAPI's route: both through
+    the same handler."""
+
+    def handled(handler: str) -> float:
+        text = httpx.get(f"{server.url}/metrics").text
+        return metric(text, "newsapi_http_requests_total", route="/explanation", status="200",
+                      handler=handler)  # fmt: skip
+
+    before = {handler: handled(handler) for handler in ("lane", "app")}
+    body = {"text": "the rocket, the moon and the oven", "top": 4}
+    lane = httpx.post(f"{server.url}/explanation", json=body)
+    route = httpx.post(f"{server.url}/explanation?via=route", json=body)
+    assert lane.content == route.content
+    assert lane.headers["x-model-version"] == route.headers["x-model-version"]
+    assert {handler: handled(handler) - before[handler] for handler in before} == {
+        "lane": 1,
+        "app": 1,
+    }

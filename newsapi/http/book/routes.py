@@ -256,9 +256,13 @@ def build(settings: Settings) -> Routes:
     async def many(classifier: Classifier, body: Any) -> Answer:
         return await classify_many(classifier, body.texts)
 
+    async def explained(classifier: Classifier, body: Any) -> Answer:
+        return await explain_one(classifier, body.text, body.top)
+
     lane = {
         "/prediction": Endpoint(TypeAdapter(prediction_input), one, error_body),
         "/predictions": Endpoint(TypeAdapter(predictions_input), many, error_body),
+        "/explanation": Endpoint(TypeAdapter(explanation_input), explained, error_body),
     }
     return Routes(router, lane)
 
