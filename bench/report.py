@@ -78,8 +78,9 @@ def add_ratios(rows: list[Row], compute_docs_per_s: float | None) -> None:
     """
     for row in rows:
         key = (row["scenario"], row["workers"], row["connections"])
-        # a V2 request carries one unique text: its references are the unique-text rows
-        like = "unique" if key[0] == "v2" else key[0]
+        # a V2 request or an explanation carries one unique text: its references are the
+        # unique-text rows
+        like = "unique" if key[0] in ("v2", "explanation") else key[0]
         floor = find(rows, like, "floor", key[1], key[2])
         seed = find(rows, like, "seed", key[1], key[2])
         if row["scenario"] == "batch":
@@ -139,6 +140,8 @@ def evaluate(
                 "ms"),
         compare("V2 infer (unique texts) ≥ 0.8x POST /prediction", "v2", "newsapi",
                 "requests_per_s", 0.8, True, "req/s", other_scenario="unique"),
+        compare("/explanation (unique texts) ≥ 0.5x POST /prediction", "explanation",
+                "newsapi", "requests_per_s", 0.5, True, "req/s", other_scenario="unique"),
     ]  # fmt: skip
 
     name = f"/predictions ({batch_size} texts) ≥ 0.8x compute floor"

@@ -31,8 +31,8 @@ NO_MODEL = "no model in artifacts/: run 'make train' first"
 CHECK_TEXT = "computer cpu memory ram"
 SETTLE_TIMEOUT = 60.0  # the longest wait for the servers to be idle between runs
 APPS = ("newsapi", "floor", "seed")
-SCENARIOS = ("repeated", "unique", "v2", "batch")  # batch last: it leaves a backlog
-NEWSAPI_ONLY = {"batch", "v2"}  # routes the reference apps do not have
+SCENARIOS = ("repeated", "unique", "v2", "explanation", "batch")  # batch last: it leaves a backlog
+NEWSAPI_ONLY = {"batch", "v2", "explanation"}  # routes the reference apps do not have
 V2_PATH = "/v2/models/newsgroups/infer"
 
 
@@ -107,7 +107,9 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--workers", type=_int_list, help="uvicorn workers, e.g. 1,2 (default)")
     parser.add_argument("--apps", type=_choices(APPS), help="subset of newsapi,floor,seed")
     parser.add_argument(
-        "--scenarios", type=_choices(SCENARIOS), help="subset of repeated,unique,batch,v2"
+        "--scenarios",
+        type=_choices(SCENARIOS),
+        help="subset of repeated,unique,batch,v2,explanation",
     )
     parser.add_argument("--batch-size", type=int, help="texts per /predictions call (1000)")
     parser.add_argument(
@@ -170,16 +172,18 @@ def app_specs(model: Path) -> dict[str, AppSpec]:
 # A scenario whose target compares it with another scenario's newsapi run is measured right
 # after that scenario's runs (newsapi, floor, seed) at each connection count, not minutes
 # later (this machine's speed drifts from minute to minute).
-FOLLOWS = {"v2": "unique"}
+FOLLOWS = {"v2": "unique", "explanation": "unique"}
 
 
 def scenarios(batch_size: int) -> dict[str, Scenario]:
-    """The four loads."""
+    """The five loads."""
     return {
         "repeated": Scenario("repeated", "repeated.lua", "/prediction", unique=False),
         "unique": Scenario("unique", "unique.lua", "/prediction"),
         "batch": Scenario("batch", "unique.lua", "/predictions", texts_per_request=batch_size),
         "v2": Scenario("v2", "unique.lua", V2_PATH, v2=True),
+        # {"text": ...} like /prediction's, explained (top 10 by default)
+        "explanation": Scenario("explanation", "unique.lua", "/explanation"),
     }
 
 
@@ -229,6 +233,14 @@ def check_answers(server: Server, oracle: Oracle, batch_route: bool) -> list[str
                 f"{app}: POST {V2_PATH} answered {status} {answer!r}, expected the "
                 f"categories {expected!r}"
             )
+        for text, want in zip(samples, expected, strict=True):
+            status, answer = post_json(server.port, "/explanation", {"text": text})
+            got = answer.get("category") if isinstance(answer, dict) else None
+            if status != 200 or got != want:
+                problems.append(
+                    f"{app}: POST /explanation {text[:40]!r} answered {status} {answer!r}, "
+                    f"expected the category {want!r}"
+                )
     return problems
 
 

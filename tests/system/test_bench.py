@@ -32,7 +32,7 @@ def test_bench_smoke(real_model: Artifact, tmp_path: Path) -> None:
     runs = results["runs"]
     assert {(r["app"], r["scenario"]) for r in runs} >= {
         ("newsapi", "repeated"), ("newsapi", "unique"), ("newsapi", "batch"), ("newsapi", "v2"),
-        ("floor", "unique"), ("seed", "unique"),
+        ("newsapi", "explanation"), ("floor", "unique"), ("seed", "unique"),
     }  # fmt: skip
     assert all(r["errors"] == 0 and r["requests"] > 0 for r in runs)
     # the fairness scenario ran: single texts beside big batches, every batch answered
