@@ -28,7 +28,7 @@ ifneq ($(filter x86_64 amd64,$(shell uname -m)),)
 export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
 endif
 
-.PHONY: install lock serve train compare lab notebooks test test-slow lint docs soak attack bench bench-smoke tools clean sweep bench-sweep
+.PHONY: install lock serve train compare lab notebooks test test-slow lint docs soak attack bench bench-smoke tools clean sweep bench-sweep score bench-score
 
 install: $(STAMP)
 
@@ -154,6 +154,20 @@ bench-smoke: $(STAMP) tools
 ## bench-sweep: one fixed grid on 1 process, every local core and a 2-worker local Dask cluster
 bench-sweep: $(STAMP)
 	$(BIN)/python -m bench.sweep
+
+## score: classify every text of INPUT into OUTPUT with the promoted model (`newsapi score`),
+## then execute 05_score.ipynb over a sample of INPUT into <OUTPUT name>.report/;
+## SCORE_ARGS="--scores --dask-scheduler local --model VERSION ..." adds options
+score: $(STAMP)
+	@[ -n "$(INPUT)" ] && [ -n "$(OUTPUT)" ] || { \
+	  echo "usage: make score INPUT=posts.parquet OUTPUT=scores.parquet [SCORE_ARGS=...]"; exit 2; }
+	$(BIN)/newsapi score $(INPUT) --output $(OUTPUT) --report $(SCORE_ARGS)
+
+## bench-score: `newsapi score` over one input on one process, a 2-worker LocalCluster and a
+## real scheduler with 2 workers, against the compute floor (in-process predict)
+bench-score: $(STAMP)
+	@[ -f $(MODEL) ] || { echo "no model in artifacts/: run 'make train' first"; exit 1; }
+	$(BIN)/python -m bench.score
 
 clean:
 	rm -rf build .cache .pytest_cache .mypy_cache .ruff_cache bench/results

@@ -3,7 +3,8 @@
 files (as ``to_parquet`` writes one file per partition) into the staging folder, which the
 workers must see at the same path (one machine, or a shared file system, as for the input).
 
-The model reaches each worker once: its bytes are broadcast to every worker once per run
+While a run lasts, the workers' statistical profiler is paused (:func:`set_profiler`). The
+model reaches each worker once: its bytes are broadcast to every worker once per run
 (``Client.scatter``), and each worker process keeps the unpickled model in a cache keyed by
 its sha256, hashing the bytes it received before it unpickles them. A worker that already
 holds the model (an earlier run on the same cluster) loads nothing. ``--dask-scheduler local``
@@ -138,7 +139,25 @@ def connect(scheduler: str, workers: int | None) -> Iterator[Any]:
                 f"the Dask cluster at {scheduler} has no workers; start some with "
                 "`dask worker ADDRESS`"
             )
-        yield client
+        client.run(set_profiler, False)
+        try:
+            yield client
+        finally:
+            with contextlib.suppress(Exception):  # a worker gone meanwhile has nothing to restart
+                client.run(set_profiler, True)
+
+
+def set_profiler(on: bool, dask_worker: Any = None) -> None:
+    """Stop or restart a worker's statistical profiler, which samples every thread's stack
+    every 10 ms holding the GIL: the tokenizer is pure Python, and a worker scored far slower
+    than one process with it on, as fast without (the docs' scoring page). Run on each
+    worker's event loop (``Client.run``)."""
+    callback = getattr(dask_worker, "periodic_callbacks", {}).get("profile")
+    if callback is not None:
+        if on:
+            callback.start()
+        else:
+            callback.stop()
 
 
 def run_on_dask(

@@ -184,6 +184,7 @@ def score(
         raise InputError(f"{input}: holds no rows to score")
     sidecar = {**description, "rows": summary.rows, "rows_without_text": summary.unread.as_dict()}
     staging.finish(folder=folder, overwrite=overwrite, sidecar=sidecar)
+    summary.seconds = time.monotonic() - started  # the output written whole included
     return summary
 
 

@@ -19,8 +19,11 @@ def duration(seconds: float) -> str:
 class Progress:
     """Told after each batch how many rows and input bytes it covered."""
 
-    def __init__(self, total_bytes: int, stream: TextIO, *, bar: bool) -> None:
+    def __init__(
+        self, total_bytes: int, stream: TextIO, *, bar: bool, interval: float = LINE_INTERVAL
+    ) -> None:
         self.total = max(1, total_bytes)
+        self.interval = interval
         self.stream = stream
         self.rows = 0
         self.done = 0
@@ -51,7 +54,7 @@ class Progress:
                 self._bar.set_postfix_str(f"{self.rows:,} rows, {self.rate(now):,.0f} rows/s")
                 self._last_postfix = now
             self._bar.update(nbytes)
-        elif now - self._last_line >= LINE_INTERVAL:
+        elif now - self._last_line >= self.interval:
             self._last_line = now
             self.stream.write(self.line(now) + "\n")
             self.stream.flush()

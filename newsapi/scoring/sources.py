@@ -31,10 +31,11 @@ from newsapi.errors import NewsapiError
 BATCH_ROWS = 1_000
 #: bytes pyarrow's CSV and JSON readers parse at once: the input held in memory per block
 BLOCK_BYTES = 2**20
-#: the size a piece aims at (Parquet row groups, JSON Lines ranges, text files are grouped)
-PIECE_BYTES = 8 * 2**20
+#: the size a piece aims at (Parquet row groups, JSON Lines ranges, text files are grouped):
+#: about a second of work, so that two workers share even a small input evenly
+PIECE_BYTES = 4 * 2**20
 #: and the most rows in a piece of Parquet row groups or text files
-PIECE_ROWS = 20_000
+PIECE_ROWS = 10_000
 
 SUFFIXES = {
     ".csv": "csv",
