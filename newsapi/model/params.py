@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from types import UnionType
+from typing import Any, Literal, Self, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -32,7 +33,12 @@ class ClassifierKind:
     estimator: str  #: the scikit-learn class's name
     main_parameter: str  #: the hyperparameter a sweep's score curve follows
     weights: str  #: the fitted (classes x features) array its predictions multiply by
-    probabilities: bool  #: whether it has ``predict_proba``
+    probabilities: bool  #: whether it has ``predict_proba`` (without ``calibrate``)
+
+    def uses(self, name: str) -> bool:
+        """Whether a training parameter shapes this classifier: ``alpha`` and ``C`` each tune
+        only the classifiers whose main parameter they are, every other one applies to all."""
+        return name not in ("alpha", "C") or name == self.main_parameter
 
 
 #: the one table of the classifiers newsapi trains (built in newsapi.training.pipeline)
@@ -58,6 +64,7 @@ MODEL_FIELDS = (
     "sublinear_tf",
     "max_features",
     "random_state",
+    "calibrate",
 )
 
 
@@ -82,7 +89,7 @@ class TrainingParameters(BaseModel):
     )
     categories: list[str] | None = Field(
         list(DEFAULT_CATEGORIES),
-        description="20 newsgroups only: the categories to keep (None: all 20)",
+        description="20 newsgroups only: the categories to keep (null: all 20)",
     )
     remove: list[Removable] = Field(
         [], description="20 newsgroups only: parts of each post to strip"
@@ -107,6 +114,11 @@ class TrainingParameters(BaseModel):
     sublinear_tf: bool = Field(False, description="use 1 + log(tf) instead of tf")
     max_features: int | None = Field(None, gt=0, description="keep the most frequent terms only")
     random_state: int = Field(0, ge=0, description="seed of the split and of the estimators")
+    calibrate: bool = Field(
+        False,
+        description="wrap the classifier in CalibratedClassifierCV (sigmoid, 5 folds): "
+        "probabilities for linear_svc, better-calibrated ones for the others",
+    )
 
     @field_validator("categories", "remove", mode="before")
     @classmethod
@@ -123,10 +135,14 @@ class TrainingParameters(BaseModel):
     def _known_categories(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        unknown = sorted(set(value) - set(ALL_CATEGORIES))
-        if unknown or len(value) < 2:
-            what = f"unknown {unknown}" if unknown else f"{len(value)} given, a classifier needs 2+"
-            raise ValueError(f"{what}; choose from {list(ALL_CATEGORIES)} or None for all 20")
+        unknown = [name for name in dict.fromkeys(value) if name not in ALL_CATEGORIES]
+        if unknown:
+            raise ValueError("; ".join(_unknown_category(name) for name in unknown))
+        if len(set(value)) < 2:
+            raise ValueError(
+                f"{len(set(value))} given, a classifier needs 2 or more; name them, or write "
+                "null for all 20"
+            )
         return sorted(set(value), key=value.index)
 
     @field_validator("min_df", "max_df")
@@ -160,6 +176,13 @@ class TrainingParameters(BaseModel):
             )
         return self
 
+    def __repr_args__(self) -> Any:
+        # calibrate is an optional step, shown when on: the printout of a run without it
+        # (the book's executed notebooks) reads as before the step existed
+        for name, value in super().__repr_args__():
+            if name != "calibrate" or value:
+                yield name, value
+
     # construction from the places parameters come from -----------------------------------
 
     @classmethod
@@ -189,6 +212,16 @@ class TrainingParameters(BaseModel):
         return type(self).build({**self.model_dump(), **changes})
 
 
+def _unknown_category(name: Any) -> str:
+    close = difflib.get_close_matches(str(name), ALL_CATEGORIES, n=1)
+    if close:
+        return f"unknown category {name!r}; did you mean {close[0]!r}?"
+    return (
+        f"unknown category {name!r}; the 20 newsgroups are {', '.join(ALL_CATEGORIES)} "
+        "(null: all 20)"
+    )
+
+
 def check_names(names: Iterable[str], extra: Iterable[str] = ()) -> None:
     """Refuse any name that is not a training parameter (or one of ``extra``)."""
     known = [*TrainingParameters.model_fields, *extra]
@@ -197,6 +230,66 @@ def check_names(names: Iterable[str], extra: Iterable[str] = ()) -> None:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
             raise ParameterError(f"{name}: unknown parameter{hint}")
+
+
+def parameter_help() -> list[tuple[str, str]]:
+    """Each training parameter with its type, default, range and meaning, read off
+    :class:`TrainingParameters`' fields (what ``newsapi train --help`` lists)."""
+    rows = []
+    for name, field in TrainingParameters.model_fields.items():
+        parts = [_type_name(field.annotation), f"default {_yaml_value(field.default)}"]
+        bounds = _bounds(field.metadata)
+        if bounds:
+            parts.append(bounds)
+        rows.append((name, f"{', '.join(parts)}: {field.description}"))
+    return rows
+
+
+def _type_name(annotation: Any) -> str:
+    """A field's type as -p and -y read it: ``float``, ``list of str``, ``a | b``, ``null``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return " | ".join(str(arg) for arg in args)
+    if origin in (Union, UnionType):
+        return " or ".join(_type_name(arg) for arg in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if annotation is type(None):
+        return "null"
+    return str(getattr(annotation, "__name__", annotation))
+
+
+def _yaml_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_value(item) for item in value) + "]"
+    return str(value)
+
+
+def _bounds(metadata: list[Any]) -> str:
+    """The range that the field's ``gt``/``ge``/``lt``/``le`` constraints allow."""
+    import annotated_types as at
+
+    low = high = ""
+    for item in metadata:
+        if isinstance(item, at.Gt):
+            low = f"({item.gt:g}"
+        elif isinstance(item, at.Ge):
+            low = f"[{item.ge:g}"
+        elif isinstance(item, at.Lt):
+            high = f"{item.lt:g})"
+        elif isinstance(item, at.Le):
+            high = f"{item.le:g}]"
+    if low and high:
+        return f"in {low}, {high}"
+    if low:
+        return f"{'>' if low[0] == '(' else '>='} {low[1:]}"
+    if high:
+        return f"{'<' if high[-1] == ')' else '<='} {high[:-1]}"
+    return ""
 
 
 def read_values(pairs: Iterable[tuple[str, str]], yaml_texts: Iterable[str]) -> dict[str, Any]:

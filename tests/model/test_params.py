@@ -21,8 +21,8 @@ from newsapi.model.params import DEFAULTS, ParameterError, TrainingParameters
         ({"max_df": 1.5}, "max_df: a share must be in (0, 1]"),
         ({"min_df": 0}, "min_df: a document count must be >= 1"),
         ({"categories": "sci.space"}, "categories: expected a list, got the single string"),
-        ({"categories": ["sci.space", "sci.cooking"]}, "categories: unknown ['sci.cooking']"),
-        ({"categories": ["sci.space"]}, "categories: 1 given, a classifier needs 2+"),
+        ({"categories": ["sci.space", "sci.cooking"]}, "unknown category 'sci.cooking'"),
+        ({"categories": ["sci.space"]}, "categories: 1 given, a classifier needs 2 or more"),
         (
             {"remove": ["headers", "signatures"]},
             "remove: Input should be 'headers', 'footers' or 'quotes' (got 'signatures')",

@@ -17,7 +17,9 @@ MAIN_PARAMETER = {name: kind.main_parameter for name, kind in CLASSIFIER_KINDS.i
 
 
 def candidate_rows(outcome: SweepOutcome, spec: SweepSpec, top: int = 10) -> list[dict[str, Any]]:
-    """The ``top`` candidates by rank: their varied parameters, CV mean and spread, fit time."""
+    """The ``top`` candidates by rank: their varied parameters, whether they give
+    probabilities (what ``?scores=true`` and the V2 ``scores`` output need), CV mean and
+    spread, fit time."""
     results = outcome.cv_results
     varied = spec.varied()
     order = np.argsort(results["rank_test_score"], kind="stable")[:top]
@@ -25,6 +27,7 @@ def candidate_rows(outcome: SweepOutcome, spec: SweepSpec, top: int = 10) -> lis
         {
             "rank": int(results["rank_test_score"][i]),
             **{name: shown_value(results["params"][i], name) for name in varied},
+            "probabilities": "yes" if gives_probabilities(results["params"][i]) else "no",
             "mean": float(results["mean_test_score"][i]),
             "std": float(results["std_test_score"][i]),
             "fit_s": float(results["mean_fit_time"][i]),
@@ -167,10 +170,41 @@ def data_note(baseline_parameters: dict[str, Any], spec: SweepSpec) -> str | Non
     return f"Note: the promoted model was trained with other data parameters ({was})."
 
 
-def promotion_advice(rows: list[dict[str, Any]], version: str, promoted_version: str) -> str:
-    """Whether promoting the chosen model looks worth it, read from :func:`side_by_side`."""
+def promotion_advice(
+    rows: list[dict[str, Any]],
+    version: str,
+    promoted_version: str,
+    chosen: Any = None,
+) -> str:
+    """Whether promoting the chosen model looks worth it, read from :func:`side_by_side`;
+    with the ``chosen`` parameters, also whether it would serve probabilities."""
     if version == promoted_version:
         return f"The chosen model {version} is already the promoted one."
+    return _advice(rows, version, promoted_version) + (
+        ""
+        if chosen is None or gives_probabilities(dict(chosen))
+        else " " + no_probabilities(dict(chosen))
+    )
+
+
+def gives_probabilities(params: Any) -> bool:
+    """Whether a candidate's model has ``predict_proba``: its classifier does, or it is
+    calibrated."""
+    values = dict(params)
+    classifier = _value(values, "classifier")
+    return bool(_value(values, "calibrate")) or CLASSIFIER_KINDS[classifier].probabilities
+
+
+def no_probabilities(params: dict[str, Any]) -> str:
+    """What serving a model without probabilities means, and how to train one with them."""
+    return (
+        f"It gives no probabilities ({_value(params, 'classifier')}): served, it answers "
+        "categories only and refuses scores; the same parameters with calibrate: true give "
+        "them."
+    )
+
+
+def _advice(rows: list[dict[str, Any]], version: str, promoted_version: str) -> str:
     macro = next(row for row in rows if row["metric"] == "macro_f1")
     worse = [row["metric"][3:] for row in rows[2:] if (row["change"] or 0) < -0.01]
     lead = (
@@ -192,8 +226,7 @@ def _describe(params: dict[str, Any]) -> str:
 
 def shown_value(params: dict[str, Any], name: str) -> Any:
     """The candidate's value of ``name``, or None where its classifier does not use it."""
-    classifier = _value(params, "classifier")
-    if name in ("alpha", "C") and MAIN_PARAMETER[classifier] != name:
+    if not CLASSIFIER_KINDS[_value(params, "classifier")].uses(name):
         return None
     return _value(params, name)
 

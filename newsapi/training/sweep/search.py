@@ -56,6 +56,7 @@ class SweepEstimator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         sublinear_tf: bool = _D.sublinear_tf,
         max_features: int | None = _D.max_features,
         random_state: int = _D.random_state,
+        calibrate: bool = _D.calibrate,
     ) -> None:
         self.classifier = classifier
         self.alpha = alpha
@@ -66,6 +67,7 @@ class SweepEstimator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.sublinear_tf = sublinear_tf
         self.max_features = max_features
         self.random_state = random_state
+        self.calibrate = calibrate
 
     def training_parameters(self) -> TrainingParameters:
         """These model parameters as the validated parameter object (default data fields)."""
