@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,8 @@ ALL_CATEGORIES = (
     "talk.politics.misc", "talk.religion.misc",
 )  # fmt: skip
 REMOVABLE_PARTS = ("headers", "footers", "quotes")
+#: scikit-learn's cache of the corpus in its data folder, what ``fetch_20newsgroups`` reads
+CACHE_FILE = "20news-bydate_py3.pkz"
 
 
 class DataNotFoundError(NewsapiError):
@@ -63,6 +67,42 @@ def resolve_data_home(data_home: str | os.PathLike[str] | None = None) -> Path |
     return Path(value).expanduser() if value else None
 
 
+def newsgroups_folder(data_home: str | os.PathLike[str] | None = None) -> Path:
+    """The folder that holds (or will hold) :data:`CACHE_FILE`: :func:`resolve_data_home`,
+    else scikit-learn's default, ``~/scikit_learn_data``."""
+    return resolve_data_home(data_home) or Path("~/scikit_learn_data").expanduser()
+
+
+def ensure_newsgroups_cache(data_home: str | os.PathLike[str] | None = None) -> Path:
+    """The corpus cache file, downloaded first when it is missing.
+
+    scikit-learn's fetcher creates its data folder and a ``20news_home`` scratch folder before
+    it tries the network, and leaves both behind when the download fails; so a missing cache
+    is fetched into a private temporary folder and only a complete file is moved into place.
+    A failed download raises :class:`DataNotFoundError` and leaves nothing anywhere.
+    """
+    folder = newsgroups_folder(data_home)
+    cache = folder / CACHE_FILE
+    if cache.is_file():
+        return cache
+    from sklearn.datasets import fetch_20newsgroups
+
+    with tempfile.TemporaryDirectory(prefix="newsapi-20news-") as scratch:
+        try:
+            fetch_20newsgroups(data_home=scratch, subset="train")
+        except OSError as exc:  # URLError, socket errors and missing folders are all OSErrors
+            raise DataNotFoundError(
+                f"the 20 newsgroups corpus is not cached in {folder} (no {CACHE_FILE} there) "
+                f"and could not be downloaded ({exc}). Set NEWSAPI_DATA_HOME (or "
+                f"SCIKIT_LEARN_DATA) to the folder that holds {CACHE_FILE}."
+            ) from exc
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{CACHE_FILE}.{os.getpid()}.tmp"
+        shutil.copyfile(Path(scratch) / CACHE_FILE, partial)
+        partial.replace(cache)
+    return cache
+
+
 def load_newsgroups(
     categories: Sequence[str] | None = DEFAULT_CATEGORIES,
     remove: Sequence[str] = (),
@@ -71,9 +111,10 @@ def load_newsgroups(
 ) -> Corpus:
     """The 20 newsgroups "bydate" split for ``categories`` (None: all 20).
 
-    Reads scikit-learn's cache in ``data_home`` (see :func:`resolve_data_home`); with internet
-    and no cache, scikit-learn downloads it there. Offline with no cache, raises
-    :class:`DataNotFoundError` naming the variable to set.
+    Reads scikit-learn's cache in ``data_home`` (see :func:`newsgroups_folder`); with internet
+    and no cache, it is downloaded there first (:func:`ensure_newsgroups_cache`). Offline with
+    no cache, raises :class:`DataNotFoundError` naming the variables to set, and leaves no
+    folder behind.
     """
     bad = sorted(set(remove) - set(REMOVABLE_PARTS))
     if bad:
@@ -89,24 +130,22 @@ def load_newsgroups(
     # imported here, not at the top: the server imports this module for its constants only
     from sklearn.datasets import fetch_20newsgroups
 
-    home = resolve_data_home(data_home)
+    home = ensure_newsgroups_cache(data_home).parent
     parts = []
     for subset in ("train", "test"):
         try:
             bunch = fetch_20newsgroups(
-                data_home=None if home is None else str(home),
+                data_home=str(home),
                 subset=subset,
                 categories=cats,
                 remove=tuple(remove),
                 shuffle=True,
                 random_state=random_state,
             )
-        except OSError as exc:  # URLError, socket errors and missing folders are all OSErrors
-            where = home if home is not None else "scikit-learn's default data home"
+        except OSError as exc:  # the cache vanished or became unreadable since the check
             raise DataNotFoundError(
-                f"the 20 newsgroups corpus is not cached in {where} and could not be "
-                f"downloaded ({exc}). Set NEWSAPI_DATA_HOME (or SCIKIT_LEARN_DATA) to the folder "
-                "that holds 20news-bydate_py3.pkz."
+                f"the 20 newsgroups corpus cache in {home} cannot be read ({exc}). Set "
+                f"NEWSAPI_DATA_HOME (or SCIKIT_LEARN_DATA) to the folder that holds {CACHE_FILE}."
             ) from exc
         parts.append(bunch)
     train, test = parts
