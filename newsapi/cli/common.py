@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,39 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except NewsapiError as exc:
-            click.echo(f"newsapi: {exc}", err=True)
+            click.echo(f"newsapi: {runnable(str(exc))}", err=True)
             ctx.exit(1)
+
+
+def invoked_as() -> str:
+    """The command to type for ``newsapi`` from where the user stands: ``newsapi`` when that
+    name on PATH is this very script (an activated ``.venv``, an installed tool), else the path
+    it was started by, e.g. ``.venv/bin/newsapi`` (as ``make`` starts it), relative when it
+    lies below the current folder."""
+    script = Path(sys.argv[0])
+    if script.name != "newsapi" or not script.is_file():  # python -c or -m, or in-process
+        return "newsapi"
+    found = shutil.which(script.name)
+    if found and Path(found).resolve() == script.resolve():
+        return script.name
+    absolute = script.absolute()
+    try:
+        below = absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(absolute)
+    return below if "/" in below else f"./{below}"  # a bare name would be looked up on PATH
+
+
+def hint(arguments: str) -> str:
+    """A command to run next, quoted, in the form that works here: ``hint("promote 1a2b")``."""
+    return f"`{invoked_as()} {arguments}`"
+
+
+def runnable(message: str) -> str:
+    """``message`` with every quoted ``newsapi ...`` command in the form that works here
+    (the layers below the command line name their commands plainly)."""
+    prefix = invoked_as()
+    return message if prefix == "newsapi" else message.replace("`newsapi ", f"`{prefix} ")
 
 
 def settings() -> Settings:
@@ -54,7 +87,7 @@ def artifacts_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def fail(message: str, code: int = 1) -> click.exceptions.Exit:
     """Print one line on stderr; the caller raises the returned exit."""
-    click.echo(f"newsapi: {message}", err=True)
+    click.echo(f"newsapi: {runnable(message)}", err=True)
     return click.exceptions.Exit(code)
 
 

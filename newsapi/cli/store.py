@@ -14,9 +14,9 @@ from newsapi.cli.common import (
     open_store,
     resolve,
     score,
-    short,
     signed,
 )
+from newsapi.store.catalog import ModelStore
 
 
 @click.command()
@@ -29,8 +29,9 @@ from newsapi.cli.common import (
 )
 @artifacts_option
 def runs(as_json: bool, sort: str, artifacts: Path) -> None:
-    """One line per stored model, newest first; * marks the promoted one."""
-    from newsapi.store.runs import runs_table
+    """One line per stored model, newest first; * marks the promoted one. A parameter is
+    shown where it varies between runs and the run's classifier uses it (else -)."""
+    from newsapi.store.runs import columns, runs_table, shown
 
     rows = runs_table(open_store(artifacts), sort_by=sort)
     if as_json:
@@ -38,7 +39,7 @@ def runs(as_json: bool, sort: str, artifacts: Path) -> None:
         return
     if not rows:
         raise fail(f"no stored models in {artifacts / 'models'}; train one with `newsapi train`")
-    varying = [name for name in rows[0]["parameters"] if name != "classifier"]
+    varying = columns(rows)
     header = ["", "version", "created (UTC)", "classifier", *varying, "accuracy", "macro-F1"]
     table = [header]
     for row in rows:
@@ -48,7 +49,7 @@ def runs(as_json: bool, sort: str, artifacts: Path) -> None:
                 row["version"],
                 row["created_at"][:19].replace("T", " "),
                 str(row["classifier"]),
-                *(short(row["parameters"][name]) for name in varying),
+                *(_truncated(shown(row, name)) for name in varying),
                 score(row["accuracy"]),
                 score(row["macro_f1"]),
             ]
@@ -56,6 +57,22 @@ def runs(as_json: bool, sort: str, artifacts: Path) -> None:
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def _truncated(text: str, width: int = 24) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _served_whole(store: ModelStore) -> bool:
+    """Whether the served model has its own manifest beside it (not a pair caught half-way
+    through a promotion, which promoting again puts right)."""
+    from newsapi.model.artifact import ArtifactError, read_manifest
+
+    try:
+        served = store.served_version()
+        return served is not None and read_manifest(store.served_path)["sha256"].startswith(served)
+    except (ArtifactError, KeyError):
+        return False
 
 
 @click.command()
@@ -117,11 +134,16 @@ def compare(a: str, b: str, artifacts: Path) -> None:
 @click.argument("version")
 @artifacts_option
 def promote(version: str, artifacts: Path) -> None:
-    """Serve a stored model (the served pair is replaced, the event logged)."""
+    """Serve a stored model (the served pair is replaced, the event logged); one that is
+    served already is left as it is, and nothing is logged."""
     store = open_store(artifacts)
     previous = store.served_version()
+    if resolve(artifacts, version).version == previous and _served_whole(store):
+        click.echo(f"model {previous} is already the promoted model; nothing changed")
+        return
     entry = store.promote(version)
-    click.echo(f"model {entry.version} is now promoted (was {previous}); {RELOAD_HINT}")
+    was = f" (was {previous})" if previous else ""
+    click.echo(f"model {entry.version} is now promoted{was}; {RELOAD_HINT}")
 
 
 @click.command()

@@ -6,11 +6,39 @@ from pathlib import Path
 
 import click
 
-from newsapi.cli.common import RELOAD_HINT, open_store, run_options
-from newsapi.model.params import TrainingParameters, check_names, read_values
+from newsapi.cli.common import RELOAD_HINT, hint, open_store, run_options
+from newsapi.model.params import TrainingParameters, check_names, parameter_help, read_values
 
 
-@click.command()
+class TrainCommand(click.Command):
+    """``newsapi train``, whose help also lists the training parameters, read off
+    :class:`TrainingParameters` so that it cannot fall behind them."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Training parameters (-p NAME VALUE, or -y 'NAME: VALUE')"):
+            formatter.write_dl(parameter_help())
+        super().format_epilog(ctx, formatter)
+
+
+def promotion_line(version: str, previous: str | None, promoted: bool, reused: bool) -> str:
+    """What a run did to the promoted model, as it is: promoted, already promoted, kept as a
+    candidate, or already stored (nothing changed)."""
+    if version == previous and reused:
+        return f"already stored as {version}, which is the promoted model; nothing changed"
+    if version == previous:
+        return f"model {version} is the promoted model already"
+    if promoted:
+        was = f" (was {previous})" if previous else ""
+        return f"model {version} is now promoted{was}; {RELOAD_HINT}"
+    if reused:
+        return (
+            f"already stored as {version}, a candidate; nothing changed; "
+            f"{hint(f'promote {version}')} serves it"
+        )
+    return f"model {version} kept as a candidate; {hint(f'promote {version}')} serves it"
+
+
+@click.command(cls=TrainCommand)
 @run_options(
     "a training parameter; VALUE is read as YAML (1e-2, true, null, [a, b])",
     promote=True,
@@ -38,18 +66,20 @@ def train(
     check_names(values)
     params = TrainingParameters.build(values)
     store = open_store(artifacts)
-    run = TrainingRun(store, params, notebooks=notebooks, data_home=data_home)
+    run = TrainingRun(store, params, notebooks=notebooks, data_home=data_home, promote=promote)
     entry, reused = run.execute()
     previous = store.served_version()
-    if promote:
+    promoted = promote and previous != entry.version
+    if promoted:
         store.promote(entry.version)
-    if refresh:
+    unchanged = reused and not promoted
+    if refresh and not (unchanged and (artifacts / "index.html").is_file()):
         run.refresh_index()
     where = entry.path / "notebooks"
     runs_page = (
         f"all runs in {artifacts / 'index.html'}"
         if refresh
-        else "`newsapi index` refreshes the page of all runs"
+        else f"{hint('index')} refreshes the page of all runs"
     )
     click.echo(
         f"{'reused the stored' if reused else 'stored'} model {entry.version} "
@@ -57,11 +87,7 @@ def train(
         f"{entry.manifest['metrics']['macro_f1']:.4f}); notebooks in {where}, "
         f"{runs_page} (`make lab` opens JupyterLab)"
     )
-    if promote:
-        was = f" (was {previous})" if previous and previous != entry.version else ""
-        click.echo(f"model {entry.version} is now promoted{was}; {RELOAD_HINT}")
-    else:
-        click.echo(f"model {entry.version} kept as a candidate; `newsapi promote {entry.version}`")
+    click.echo(promotion_line(entry.version, previous, promoted, reused))
 
 
 @click.command()
@@ -90,18 +116,21 @@ def sweep(
         read_sweep_values(list(parameter), list(yaml_text)),
         notebooks=notebooks,
         data_home=data_home,
+        promote=promote,
     )
     result = run.execute()
     previous = store.served_version()
-    if promote:
-        store.promote(result.entry.version)
-    refresh_index(store, run.notebooks, progress=True)
     version = result.entry.version
+    if promote and previous != version:
+        store.promote(version)
+    refresh_index(store, run.notebooks, progress=True)
     where = result.entry.path / "notebooks" / "03_sweep.html"
     reused = " (already stored by an earlier run; this sweep's notebook is filed beside it)"
-    if promote:
-        was = f" (was {previous})" if previous and previous != version else ""
+    if version == previous:
+        then = "it is the promoted model already"
+    elif promote:
+        was = f" (was {previous})" if previous else ""
         then = f"model {version} is now promoted{was}; {RELOAD_HINT}"
     else:
-        then = f"promote it with `newsapi promote {version}`"
+        then = f"promote it with {hint(f'promote {version}')}"
     click.echo(f"{result.summary()}{reused if result.reused else ''}; report: {where}; {then}")

@@ -1,5 +1,10 @@
 """Executing the project's notebooks with papermill: one notebook into the store's staging
 folder, its HTML page, the runs page (``index.html``), and the failed runs kept for a look.
+
+The pages are for reviewers: they show what the notebooks found (markdown and outputs) and
+leave the code to the executed ``.ipynb`` beside them. A notebook runs in the folder of the
+store it writes, so the paths it records are relative to that store, never the building
+machine's folders.
 """
 
 from __future__ import annotations
@@ -47,37 +52,101 @@ def execute(
     *,
     progress: bool,
     stdout: TextIO | None = None,
+    cwd: Path | None = None,
 ) -> None:
-    """Execute ``notebook`` into ``output`` with papermill (cwd: the notebooks folder); on an
-    error, keep the executed copy in the store's ``failed/`` and raise :class:`NotebookFailed`
-    with the error's own one-line message. ``stdout`` also receives what the cells print,
-    as they print it (a long run's progress lines)."""
+    """Execute ``notebook`` into ``output`` with papermill in ``cwd`` (default: the notebooks
+    folder), its progress bar named after it; on an error, keep the executed copy in the
+    store's ``failed/`` and raise :class:`NotebookFailed` with the error's own one-line
+    message. ``stdout`` also receives what the cells print, as they print it (a long run's
+    progress lines), each line above the progress bar rather than on its line. The executed
+    copy records the notebook and itself by name, not by the folders of this machine."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    lines = _AboveProgressBars(stdout) if stdout is not None and progress else stdout
     try:
         papermill.execute_notebook(
             str(notebook),
             str(output),
             parameters=parameters,
-            cwd=str(notebook.parent),
-            progress_bar=progress,
+            cwd=str(cwd or notebook.parent),
+            progress_bar={"desc": notebook.stem} if progress else False,
             kernel_name="python3",
             config=_kernel_over_unix_sockets(),
-            stdout_file=stdout,
+            stdout_file=lines,
         )
     except PapermillExecutionError as exc:
         kept = store.record_failure(output) if output.exists() else None
         where = f"; the executed notebook is kept in {kept}" if kept else ""
         message = str(exc.evalue).strip().rstrip(".")
         raise NotebookFailed(f"{notebook.name} failed: {exc.ename}: {message}{where}") from None
+    finally:
+        if isinstance(lines, _AboveProgressBars):
+            lines.close()
+    _record_by_name(output, notebook)
 
 
-def export_html(notebook: Path) -> Path:
-    """The notebook as a standalone HTML page beside it."""
+class _AboveProgressBars:
+    """A text stream that writes whole lines above the progress bars drawn on the same
+    terminal (what ``tqdm.write`` does), so that a cell's output never lands on a bar's line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.partial = ""
+
+    def write(self, text: str) -> int:
+        lines, newline, self.partial = (self.partial + text).rpartition("\n")
+        if newline:
+            self._emit(lines + newline)
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing to do: a line is written once it is whole."""
+
+    def close(self) -> None:
+        if self.partial:
+            self._emit(self.partial + "\n")
+            self.partial = ""
+
+    def _emit(self, text: str) -> None:
+        from tqdm import tqdm
+
+        with tqdm.external_write_mode(file=self.stream):
+            self.stream.write(text)
+            self.stream.flush()
+
+
+def _record_by_name(output: Path, notebook: Path) -> None:
+    """papermill records the absolute paths of the notebook and of its executed copy; keep
+    their names only (the input as ``notebooks/01_train.ipynb``)."""
+    import nbformat
+
+    executed = nbformat.read(output, as_version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
+    record = executed.metadata.get("papermill")
+    if record is None:
+        return
+    record["input_path"] = f"{notebook.parent.name}/{notebook.name}"
+    record["output_path"] = output.name
+    nbformat.write(executed, output)  # type: ignore[no-untyped-call]
+
+
+def export_html(notebook: Path, code: str | None = None) -> Path:
+    """The notebook as a standalone HTML page beside it, for a reviewer: the markdown and the
+    outputs, without the code cells (which stay in the ``.ipynb``). A note under the title
+    says where the code is: ``code`` (markdown), by default a link to the notebook itself."""
+    import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_filename(str(notebook))  # type: ignore[no-untyped-call]
+    executed = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
+    where = code or f"[{notebook.name}]({notebook.name}), executed as shown"
+    note = nbformat.v4.new_markdown_cell(  # type: ignore[no-untyped-call]
+        f"*This page shows the results; the code is in {where}.*"
+    )
+    executed.cells.insert(1 if executed.cells else 0, note)
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )  # type: ignore[no-untyped-call]
+    body, _ = exporter.from_notebook_node(executed)
     page = notebook.with_suffix(".html")
     page.write_text(body, encoding="utf-8")
     return page
@@ -86,7 +155,8 @@ def export_html(notebook: Path) -> Path:
 def refresh_index(
     store: ModelStore, notebooks: Path | None = None, *, progress: bool = False
 ) -> Path:
-    """Execute ``04_compare.ipynb`` over ``store`` and export it to ``<artifacts>/index.html``."""
+    """Execute ``04_compare.ipynb`` over ``store`` (in the store's folder, so that it names
+    the store ``.``) and export it to ``<artifacts>/index.html``."""
     folder = notebooks_dir(notebooks)
     with tempfile.TemporaryDirectory(prefix=".index-", dir=store.root) as scratch:
         output = Path(scratch) / "04_compare.ipynb"
@@ -94,10 +164,15 @@ def refresh_index(
             store,
             folder / "04_compare.ipynb",
             output,
-            {"artifact_dir": str(store.root.resolve()), "link_base": ""},
+            {"artifact_dir": ".", "link_base": ""},
             progress=progress,
+            cwd=store.root.resolve(),
         )
-        page = export_html(output)
+        page = export_html(
+            output,
+            code="the project's `notebooks/04_compare.ipynb`, which `newsapi index` executes "
+            "over this folder",
+        )
         target = store.root / INDEX
         page.replace(target)
     return target

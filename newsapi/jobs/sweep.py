@@ -1,9 +1,12 @@
 """``newsapi sweep``: one sweep through ``03_sweep.ipynb`` into the store, all or nothing.
 
 Like :class:`newsapi.jobs.train.TrainingRun`, the notebook runs into a private staging
-store inside the real one; its winner's entry gets the executed notebook and its HTML in
-``notebooks/`` and only then moves into the store with one rename. A failure keeps the
-executed notebook in ``<artifacts>/failed/`` and leaves nothing else behind.
+store inside the real one, in its folder (the store is ``.``); its winner's entry gets the
+executed notebook and its HTML in ``notebooks/`` and only then moves into the store with one
+rename. The staging store also holds the promoted pair (linked, not copied), so that the
+notebook compares the winner with "the store's promoted model" as it does in the real store.
+A failure keeps the executed notebook in ``<artifacts>/failed/`` and leaves nothing else
+behind.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from typing import Any
 
 from newsapi.errors import NewsapiError
 from newsapi.jobs.notebook import absolute_dataset, execute, export_html, notebooks_dir
+from newsapi.model.artifact import manifest_path
 from newsapi.model.params import ParameterError
 from newsapi.model.params import read_values as read_command_values
 from newsapi.store.catalog import ModelStore, StoredModel
 from newsapi.store.staging import staging_folder
-from newsapi.training.sweep.report import shown_value
+from newsapi.training.sweep.report import gives_probabilities, shown_value
 from newsapi.training.sweep.spec import SPEC_NAMES, SweepSpec
 
 NOTEBOOK = "03_sweep.ipynb"
@@ -84,9 +88,15 @@ class SweepResult:
             else ""
         )
         metrics = manifest["metrics"]
+        scores = (
+            ""
+            if gives_probabilities(params)
+            else " (it gives no probabilities; with calibrate: true it would)"
+        )
         return (
             f"sweep winner: model {self.entry.version} ({chosen or 'the only candidate'}): {cv}"
             f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}"
+            f"{scores}"
         )
 
 
@@ -101,6 +111,7 @@ class SweepRun:
         notebooks: Path | None = None,
         data_home: Path | None = None,
         progress: bool = True,
+        promote: bool = False,
     ) -> None:
         self.notebooks = notebooks_dir(notebooks)
         if not (self.notebooks / NOTEBOOK).is_file():
@@ -116,11 +127,12 @@ class SweepRun:
         }
         self.data_home = str(Path(data_home).resolve()) if data_home else None
         self.progress = progress
+        self.promote = promote
 
     def execute(self) -> SweepResult:
         """Run the notebook; file its winner (and the executed notebook) in the store."""
-        served = self.store.served_path
         with staging_folder(self.store.models, "sweep") as staging:
+            _link_promoted(self.store, staging)
             output = staging / NOTEBOOK
             execute(
                 self.store,
@@ -128,14 +140,15 @@ class SweepRun:
                 output,
                 {
                     **self.values,
-                    "artifact_dir": str(staging.resolve()),  # the notebook runs in notebooks/
+                    "artifact_dir": ".",
                     "data_home": self.data_home,
                     "store_best": True,
-                    "promote": False,
-                    "baseline_model": str(served.resolve()) if served.is_file() else None,
+                    "promote": self.promote,
+                    "baseline_model": None,  # the staging store's promoted pair, linked
                 },
                 progress=self.progress,
                 stdout=sys.stdout if self.progress else None,
+                cwd=staging.resolve(),
             )
             entries = ModelStore(staging).entries()
             if len(entries) != 1:
@@ -151,6 +164,19 @@ class SweepRun:
                 return SweepResult(entry, False, self.spec, staged.manifest)
             _file_notebooks(folder, existing)
             return SweepResult(existing, True, self.spec, staged.manifest)
+
+
+def _link_promoted(store: ModelStore, staging: Path) -> None:
+    """Give the staging store the real store's promoted pair: hard links where the file
+    system allows (promotion replaces the served files by rename, so a link keeps the bytes
+    it was made with), copies elsewhere."""
+    served = store.served_path
+    for source in (served, manifest_path(served)):
+        if source.is_file():
+            try:
+                os.link(source, staging / source.name)
+            except OSError:
+                shutil.copyfile(source, staging / source.name)
 
 
 def _file_notebooks(source: Path, entry: StoredModel) -> None:

@@ -5,6 +5,12 @@ A training run executes ``01_train.ipynb`` into a private staging store inside t
 then ``02_evaluate.ipynb`` over the staged model, exports both to HTML beside it, and only then
 moves the finished entry into the store with one rename. A failure anywhere keeps the executed
 notebook that failed in ``<artifacts>/failed/`` and leaves nothing else behind.
+
+The notebooks run in the staging store's folder and are told its paths relative to it (the
+store is ``.``, the model ``models/<version>/...``): once the entry is filed, the same paths
+hold in the real store, so the executed notebooks read true there. ``01_train`` is told
+whether the run is to be promoted, and promotes it in the staging store; the command
+promotes it in the real store once the entry is filed.
 """
 
 from __future__ import annotations
@@ -36,13 +42,15 @@ class TrainingRun:
         notebooks: Path | None = None,
         data_home: Path | None = None,
         progress: bool = True,
+        promote: bool = False,
     ) -> None:
-        # papermill runs the notebooks in notebooks/: every path handed to them is absolute
+        # the notebooks run in the staging folder: the paths of the user's files are absolute
         self.store = ModelStore(store.root.resolve())
         self.params = absolute_dataset(params)
         self.notebooks = notebooks_dir(notebooks)
         self.data_home = str(Path(data_home).resolve()) if data_home else None
         self.progress = progress
+        self.promote = promote
 
     def execute(self) -> tuple[StoredModel, bool]:
         """Run both notebooks; return the store entry and whether it already existed."""
@@ -55,11 +63,12 @@ class TrainingRun:
                 output,
                 {
                     **self.params.model_dump(),
-                    "artifact_dir": str(staging),
+                    "artifact_dir": ".",
                     "data_home": self.data_home,
-                    "promote": False,
+                    "promote": self.promote,
                 },
                 progress=self.progress,
+                cwd=staging,
             )
             entries = staged_store.entries()
             if len(entries) != 1:
@@ -75,8 +84,12 @@ class TrainingRun:
                 self.store,
                 self.notebooks / "02_evaluate.ipynb",
                 folder / "02_evaluate.ipynb",
-                {"model_path": str(staged.model_path), "data_home": self.data_home},
+                {
+                    "model_path": staged.model_path.relative_to(staging).as_posix(),
+                    "data_home": self.data_home,
+                },
                 progress=self.progress,
+                cwd=staging,
             )
             for notebook in sorted(folder.glob("*.ipynb")):
                 export_html(notebook)

@@ -217,7 +217,7 @@ class ModelStore:
         served = list(
             dict.fromkeys(
                 str(event["version"])
-                for event, after in zip(events, [*events[1:], {}], strict=True)
+                for event, after in zip(events, [*events[1:], {}], strict=False)
                 if FAILED_SWITCH not in (event.get("how"), after.get("how"))
             )
         )

