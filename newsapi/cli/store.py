@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from newsapi.cli import signals
 from newsapi.cli.common import (
     RELOAD_HINT,
     artifacts_option,
@@ -158,6 +159,7 @@ def rollback(artifacts: Path) -> None:
 
 @click.command()
 @artifacts_option
+@signals.stops_like_ctrl_c
 def index(artifacts: Path) -> None:
     """Execute 04_compare.ipynb over the store into <artifacts>/index.html."""
     from newsapi.jobs.notebook import refresh_index

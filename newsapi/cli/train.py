@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from newsapi.cli import signals
 from newsapi.cli.common import RELOAD_HINT, hint, open_store, run_options
 from newsapi.model.params import TrainingParameters, check_names, parameter_help, read_values
 
@@ -49,6 +50,7 @@ def promotion_line(version: str, previous: str | None, promoted: bool, reused: b
     help="refresh index.html when done (--no-index skips executing 04_compare, several "
     "seconds; `newsapi index` refreshes it later)",
 )  # fmt: skip
+@signals.stops_like_ctrl_c
 def train(
     parameter: tuple[tuple[str, str], ...],
     yaml_text: tuple[str, ...],
@@ -97,6 +99,7 @@ def train(
     promote=False,
     promote_help="serve the winner when done",
 )
+@signals.stops_like_ctrl_c
 def sweep(
     parameter: tuple[tuple[str, str], ...],
     yaml_text: tuple[str, ...],

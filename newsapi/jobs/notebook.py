@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import newsapi
 from newsapi.errors import NewsapiError
+from newsapi.jobs.processes import ends_its_processes
 from newsapi.model.data import NEWSGROUPS
 from newsapi.model.params import TrainingParameters
 from newsapi.store.catalog import ModelStore
@@ -44,6 +45,7 @@ def notebooks_dir(explicit: Path | None = None) -> Path:
     return found.resolve()
 
 
+@ends_its_processes
 def execute(
     store: ModelStore,
     notebook: Path,

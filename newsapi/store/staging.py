@@ -2,7 +2,9 @@
 
 Every write into the store happens in a hidden folder ``models/.incoming-<pid>-<what>-*``
 that is renamed into place or removed, so a run killed half-way leaves nothing a reader
-lists; the next write removes the folders whose writing process is gone.
+lists; the next write removes the folders whose writing process is gone. A run stopped by a
+signal that the command line turns into an interrupt (SIGINT, SIGTERM, SIGHUP) removes its
+folder on the way out, and a second signal waits until the folder is gone.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 INCOMING = ".incoming-"
+#: the signals a clean-up defers: those that stop a command (see newsapi.cli.signals)
+STOPS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
 @contextlib.contextmanager
@@ -27,7 +33,23 @@ def staging_folder(models: Path, what: str = "entry") -> Iterator[Path]:
     try:
         yield staging
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        with deferred_signals():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold the signals that stop a command (:data:`STOPS`) until the block is done, so that
+    a clean-up is not cut short half-way; they are delivered as it ends. In the main thread
+    (where Python runs signal handlers); elsewhere the block simply runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def discard(folder: Path, models: Path, name: str) -> None:
