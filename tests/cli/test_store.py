@@ -4,6 +4,7 @@ them: the real console script in a subprocess over a store that ``newsapi train`
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from newsapi.model.artifact import load_artifact
 from newsapi.store.catalog import ModelStore
-from tests.support import newsapi
+from tests.support import NEWSAPI, newsapi
 
 
 def test_runs_lists_every_model_and_marks_the_promoted_one(two_runs: tuple[Path, str, str]) -> None:
@@ -120,11 +121,19 @@ def test_unknown_versions_are_refused_in_one_line_and_change_nothing(
 def test_an_empty_store_and_a_damaged_entry_are_refused(
     tmp_path: Path, two_runs: tuple[Path, str, str]
 ) -> None:
-    for args in (["runs"], ["promote", "abc"], ["rollback"]):
-        out = newsapi(*args, "--artifacts", str(tmp_path / "empty"))
-        assert out.returncode == 1, args
-        assert out.stderr.count("\n") == 1, out.stderr
-        assert "newsapi train" in out.stderr or "newsapi promote" in out.stderr
+    models = tmp_path / "empty" / "models"
+    refusals = {
+        "runs": f"no stored models in {models}; train one with `newsapi train`",
+        "promote abc": f"the store in {models} is empty; train a model first with `newsapi train`",
+        "rollback": "nothing to roll back to: fewer than two models were ever promoted "
+        "(see `newsapi runs`, then `newsapi promote VERSION`)",
+    }
+    # the project's script first on PATH: the hints name it plainly
+    on_path = {"PATH": os.pathsep.join([str(Path(NEWSAPI).parent), os.environ["PATH"]])}
+    for command, message in refusals.items():
+        out = newsapi(*command.split(), "--artifacts", str(tmp_path / "empty"), env=on_path)
+        assert out.returncode == 1, command
+        assert out.stderr == f"newsapi: {message}\n"
     root, _, second = two_runs
     copy = tmp_path / "artifacts"
     subprocess.run(["cp", "-a", str(root), str(copy)], check=True)
