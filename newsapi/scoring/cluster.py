@@ -29,8 +29,9 @@ from newsapi.errors import NewsapiError
 from newsapi.model.artifact import ArtifactError, ChecksumMismatchError, sha256_bytes
 from newsapi.scoring.batches import Scorer
 from newsapi.scoring.local import OnProgress, PieceResult, score_piece
+from newsapi.scoring.readers import count_rows
 from newsapi.scoring.sinks import Parts
-from newsapi.scoring.sources import Piece, Plan, count_rows
+from newsapi.scoring.sources import Piece, Plan
 from newsapi.serving.predictor import prepare
 
 #: the worker process's models, by sha256: a worker keeps the last two it was sent
@@ -112,17 +113,21 @@ def connect(scheduler: str, workers: int | None) -> Iterator[Any]:
 
     with contextlib.ExitStack() as stack:
         if scheduler == "local":
+            import dask
+
             count = workers or os.cpu_count() or 1
-            cluster = stack.enter_context(
-                LocalCluster(  # type: ignore[no-untyped-call]
-                    n_workers=count,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",  # a private cluster: nothing listens beyond this machine
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
+            # its workers never start the profiler (see set_profiler)
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                cluster = stack.enter_context(
+                    LocalCluster(  # type: ignore[no-untyped-call]
+                        n_workers=count,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",  # a private cluster: nothing listens beyond here
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
                 )
-            )
             client = stack.enter_context(Client(cluster))  # type: ignore[no-untyped-call]
         else:
             try:

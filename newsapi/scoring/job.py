@@ -22,6 +22,7 @@ from newsapi.scoring.batches import Scorer, Unread, check_scores, output_schema
 from newsapi.scoring.local import PieceResult, run_local
 from newsapi.scoring.model import ScoringModel, choose_model
 from newsapi.scoring.progress import Progress, duration
+from newsapi.scoring.readers import read_piece
 from newsapi.scoring.sinks import (
     CHUNK_ROWS,
     SUFFIX,
@@ -36,7 +37,6 @@ from newsapi.scoring.sources import (
     InputError,
     Plan,
     plan_input,
-    read_piece,
 )
 
 OUTPUT_FORMATS = tuple(SUFFIX)

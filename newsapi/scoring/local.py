@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from newsapi.scoring.batches import Scorer, Unread
+from newsapi.scoring.readers import read_piece
 from newsapi.scoring.sinks import Chunk, Parts, PartWriter
-from newsapi.scoring.sources import Piece, Plan, RawBatch, read_piece
+from newsapi.scoring.sources import Piece, Plan, RawBatch
 
 #: told the rows and input bytes done after each batch
 OnProgress = Callable[[int, int], None]

@@ -1,6 +1,6 @@
 """What ``newsapi score`` reads: a CSV, Parquet or JSON Lines file, a folder of such files, or a
-folder of text files, checked and cut into pieces before anything is scored, then read piece by
-piece as Arrow record batches of at most :data:`BATCH_ROWS` rows.
+folder of text files, checked and cut into pieces before anything is scored (each piece is then
+read by :mod:`.readers` as Arrow record batches of at most :data:`BATCH_ROWS` rows).
 
 A piece is the unit of work (a Dask partition) and of resumption: a run of Parquet row groups,
 a byte range of a JSON Lines file that starts and ends on a line break (a JSON string cannot
@@ -15,13 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
@@ -232,7 +230,7 @@ def _plan_parquet(
         metadata = pq.ParquetFile(file).metadata
         schema = pq.read_schema(file)
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{file}: not a readable Parquet file ({_first_line(exc)})") from None
+        raise InputError(f"{file}: not a readable Parquet file ({first_line(exc)})") from None
     _check_columns(file, schema.names, text_column, id_column)
     kind = schema.field(text_column).type
     if kind not in TEXT_TYPES + BINARY_TYPES:
@@ -266,7 +264,7 @@ def _plan_jsonl(
             reader = pa_json.open_json(handle, read_options=pa_json.ReadOptions(BLOCK_BYTES))
             schema = reader.schema
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{file}: not readable as JSON Lines ({_first_line(exc)})") from None
+        raise InputError(f"{file}: not readable as JSON Lines ({first_line(exc)})") from None
     _check_columns(file, schema.names, text_column, id_column)
     pieces: list[Piece] = []
     start = 0
@@ -324,11 +322,12 @@ def _text_piece(index: int, root: Path, names: list[str], nbytes: int) -> Piece:
     return Piece(index, "text", str(root), files=tuple(names), rows=len(names), size=nbytes)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (pyarrow's run over several)."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-# -- reading ----------------------------------------------------------------------------------
+# -- a byte range -------------------------------------------------------------------------
 class RangeFile(io.RawIOBase):
     """Bytes ``start`` to ``stop`` of a file, read with plain reads (a memory map would count
     every page of a large input as resident memory), counting what has been read."""
@@ -356,128 +355,3 @@ class RangeFile(io.RawIOBase):
     def close(self) -> None:
         self._handle.close()
         super().close()
-
-
-def read_piece(plan: Plan, piece: Piece, skip_rows: int = 0) -> Iterator[RawBatch]:
-    """The rows of ``piece`` in order, as batches of at most :data:`BATCH_ROWS` rows, the
-    first ``skip_rows`` rows left out (a resumed piece: parsed again, not returned)."""
-    reader = {
-        "csv": _read_csv,
-        "parquet": _read_parquet,
-        "jsonl": _read_jsonl,
-        "text": _read_text,
-    }[piece.format]
-    where = piece.path
-    try:
-        for batch in reader(plan, piece):
-            if skip_rows >= len(batch.texts):
-                skip_rows -= len(batch.texts)
-                continue
-            if skip_rows:
-                batch = RawBatch(
-                    batch.texts.slice(skip_rows),
-                    None if batch.ids is None else batch.ids.slice(skip_rows),
-                    batch.size,
-                )
-                skip_rows = 0
-            yield batch
-    except pa.ArrowException as exc:
-        raise InputError(f"{where}: cannot be read ({_first_line(exc)})") from None
-
-
-def _split(texts: pa.Array, ids: pa.Array | None, size: int) -> Iterator[RawBatch]:
-    count = len(texts)
-    for begin in range(0, count, BATCH_ROWS):
-        end = min(count, begin + BATCH_ROWS)
-        share = size * end // count - size * begin // count
-        yield RawBatch(
-            texts.slice(begin, end - begin),
-            None if ids is None else ids.slice(begin, end - begin),
-            share,
-        )
-
-
-def _columns(batch: pa.RecordBatch, plan: Plan) -> tuple[pa.Array, pa.Array | None]:
-    texts = batch.column(plan.text_column)
-    ids = batch.column(plan.id_column) if plan.id_column else None
-    return texts, ids
-
-
-def _read_csv(plan: Plan, piece: Piece) -> Iterator[RawBatch]:
-    wanted = [plan.text_column] + ([plan.id_column] if plan.id_column else [])
-    types = {name: pa.string() for name in wanted}
-    types[plan.text_column] = pa.binary()  # decoded per row: one bad value is one bad row
-    with RangeFile(piece.path, 0, piece.size) as handle:
-        reader = pa_csv.open_csv(
-            handle,
-            read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(column_types=types, include_columns=wanted),
-        )
-        seen = 0
-        for batch in reader:
-            texts, ids = _columns(batch, plan)
-            now = handle.consumed
-            yield from _split(texts, ids, now - seen)
-            seen = now
-        if piece.size > seen:
-            yield RawBatch(pa.array([], pa.binary()), None, piece.size - seen)
-
-
-def _read_parquet(plan: Plan, piece: Piece) -> Iterator[RawBatch]:
-    wanted = [plan.text_column] + ([plan.id_column] if plan.id_column else [])
-    parquet = pq.ParquetFile(piece.path, buffer_size=2**20, pre_buffer=False)
-    groups = list(range(piece.start, piece.stop))
-    total = piece.rows or 1
-    done = 0
-    for batch in parquet.iter_batches(BATCH_ROWS, row_groups=groups, columns=wanted):
-        texts, ids = _columns(batch, plan)
-        share = piece.size * (done + len(texts)) // total - piece.size * done // total
-        done += len(texts)
-        yield RawBatch(texts, ids, share)
-
-
-def _read_jsonl(plan: Plan, piece: Piece) -> Iterator[RawBatch]:
-    fields = [pa.field(plan.text_column, pa.string())]
-    if plan.id_column:
-        fields.append(pa.field(plan.id_column, plan.id_type))
-    with RangeFile(piece.path, piece.start, piece.stop) as handle:
-        reader = pa_json.open_json(
-            handle,
-            read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
-            ),
-        )
-        seen = 0
-        for batch in reader:
-            texts, ids = _columns(batch, plan)
-            now = handle.consumed
-            yield from _split(texts, ids, now - seen)
-            seen = now
-        if piece.size > seen:
-            yield RawBatch(pa.array([], pa.string()), None, piece.size - seen)
-
-
-def _read_text(plan: Plan, piece: Piece) -> Iterator[RawBatch]:
-    root = Path(piece.path)
-    names = list(piece.files)
-    for begin in range(0, len(names), BATCH_ROWS):
-        chunk = names[begin : begin + BATCH_ROWS]
-        contents = []
-        size = 0
-        for name in chunk:
-            try:
-                data = (root / name).read_bytes()
-            except OSError as exc:
-                raise InputError(f"{root / name}: cannot be read ({exc.strerror})") from None
-            size += len(data)
-            contents.append(data)
-        yield RawBatch(pa.array(contents, pa.binary()), pa.array(chunk, pa.string()), size)
-
-
-def count_rows(plan: Plan, piece: Piece) -> int:
-    """The rows of ``piece``: known from the plan, or parsed (CSV, JSON Lines)."""
-    if piece.rows is not None:
-        return piece.rows
-    return sum(len(batch.texts) for batch in read_piece(plan, piece))

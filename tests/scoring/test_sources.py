@@ -12,7 +12,8 @@ import pytest
 
 from newsapi.scoring import sources
 from newsapi.scoring.batches import decode
-from newsapi.scoring.sources import count_rows, listed_files, plan_input, read_piece
+from newsapi.scoring.readers import count_rows, read_piece
+from newsapi.scoring.sources import listed_files, plan_input
 from tests.scoring.helpers import sentences
 from tests.support import write_csv
 
