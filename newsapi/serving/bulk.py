@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from newsapi.serving.batching import chunk_end
-from newsapi.serving.predictor import WARM_UP, predict_labels
+from newsapi.serving.predictor import Predictor, prepare
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ RETRY_AFTER = 30.0  # seconds before a child is started again after one failed o
 NICE = 10  # the child's scheduling niceness over the worker's (os.nice)
 ORPHAN_CHECK = 1.0  # seconds between the child's looks at its parent
 
-_pipeline: Any = None  # in the child: the model it predicts with
+_predictor: Predictor | None = None  # in the child: the model it predicts with
 
 
 def _settle(parent: int) -> None:
@@ -60,16 +60,17 @@ def _exit_with(parent: int) -> None:
 
 
 def _adopt(payload: bytes) -> int:
-    """In the child: take the model and warm it up; its pid."""
-    global _pipeline
-    _pipeline = pickle.loads(payload)  # noqa: S301  (the worker pickled its own loaded model)
-    predict_labels(_pipeline, WARM_UP)
+    """In the child: take the model and prepare it as the worker did (the same lean path or
+    the same fallback, :func:`~newsapi.serving.predictor.prepare`); its pid."""
+    global _predictor
+    _predictor = prepare(pickle.loads(payload))  # noqa: S301  (the worker pickled its own model)
     return os.getpid()
 
 
 def labels_in_child(texts: list[str]) -> list[int]:
     """In the child: the label of each text (an index into the artifact's target_names)."""
-    labels: list[int] = predict_labels(_pipeline, texts).tolist()
+    assert _predictor is not None  # adopted before any task
+    labels: list[int] = _predictor.labels(texts).tolist()
     return labels
 
 

@@ -26,7 +26,7 @@ from newsapi.serving.bulk import BulkProcess
 from newsapi.serving.cache import PredictionCache, entry_key, entry_keys
 from newsapi.serving.explain import Explanation, explain_texts, explainable
 from newsapi.serving.metrics import Metrics
-from newsapi.serving.predictor import categories_of, has_scores, prepare, scores_of
+from newsapi.serving.predictor import Inference, Predictor, prepare
 from newsapi.serving.results import (
     Computed,
     ModelNotReadyError,
@@ -54,6 +54,8 @@ class Classifier:
         # none (without an app, nobody counts and the writer never waits)
         self.activity = activity or Activity()
         self.artifact: Artifact | None = None
+        #: computes the served model's answers; swapped with ``artifact``, in the same step
+        self.predictor: Predictor | None = None
         #: why the served model is not simply the promoted pair (set at start), else None
         self.fallback: str | None = None
         self.cache = PredictionCache(settings.cache, metrics)
@@ -79,8 +81,9 @@ class Classifier:
         self._reload_lock = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def load(self, *, from_store: bool = False) -> Artifact:
+    def load(self, *, from_store: bool = False) -> tuple[Artifact, Predictor]:
         """Read, verify and warm up the configured artifact (blocking); raises ArtifactError.
+        Returns it with its predictor (the lean path when it compiles, :mod:`.predictor`).
 
         The first ``predict`` builds lazy state, and it proves that the pipeline can predict
         at all: a model that cannot is refused like a tampered one, before it serves. With
@@ -99,18 +102,18 @@ class Classifier:
                 allow_version_mismatch=self.settings.model.allow_version_mismatch,
             )
         try:
-            prepare(artifact.pipeline)
+            predictor = prepare(artifact.pipeline)
         except Exception as exc:
             raise ArtifactError(
                 f"model file {artifact.path} loads but cannot predict ({exc!r}); {FIX}"
             ) from exc
-        return artifact
+        return artifact, predictor
 
     async def start(self) -> None:
         """Load the model, set the process's garbage-collector policy, start the writer."""
         loop = asyncio.get_running_loop()
         self._install(
-            await loop.run_in_executor(self._executor, partial(self.load, from_store=True))
+            *await loop.run_in_executor(self._executor, partial(self.load, from_store=True))
         )
         self.metrics.model_fallback.set(1 if self.fallback else 0)
         freeze_startup_objects()
@@ -137,10 +140,10 @@ class Classifier:
         await asyncio.to_thread(self.cache.stop)
         await asyncio.to_thread(self._executor.shutdown, wait=True)
 
-    def _install(self, artifact: Artifact) -> None:
-        """Swap ``artifact`` in: one attribute store, so each batch sees one model or the
-        other."""
-        self.artifact = artifact
+    def _install(self, artifact: Artifact, predictor: Predictor) -> None:
+        """Swap ``artifact`` in: on the event loop, with no await in between, so each batch
+        sees one model and its predictor or the other's."""
+        self.artifact, self.predictor = artifact, predictor
         self.bulk.retire()  # the old model's child, if any
         self.cache.memory.use(artifact.model_version)
         self.metrics.set_model(artifact.model_version)
@@ -150,6 +153,15 @@ class Classifier:
             len(artifact.target_names),
             artifact.path,
         )
+        self.metrics.inference_fallback.set(1 if predictor.fallback else 0)
+        if predictor.fallback:
+            log.warning(
+                "model %s is computed by scikit-learn, not the lean path: %s",
+                artifact.model_version,
+                predictor.fallback,
+            )
+        else:
+            log.info("model %s is computed by the lean path", artifact.model_version)
 
     async def reload(self) -> tuple[str, Artifact]:
         """Load the artifact from disk again and swap it in; the old model keeps serving
@@ -157,13 +169,13 @@ class Classifier:
         async with self._reload_lock:
             previous = self.current().model_version
             try:
-                artifact = await asyncio.to_thread(self.load)
+                artifact, predictor = await asyncio.to_thread(self.load)
             except NewsapiError:
                 self.metrics.reloads.labels("refused").inc()
                 raise
             if artifact.model_version != previous:
-                self._install(artifact)
-                del artifact  # the old model is freed with its last batch; nothing keeps it
+                self._install(artifact, predictor)
+                del artifact, predictor  # the old model is freed with its last batch
             self.fallback = None  # the promoted pair loaded: it is what serves now
             self.metrics.model_fallback.set(0)
             self.metrics.reloads.labels("ok").inc()
@@ -177,6 +189,18 @@ class Classifier:
         if self.artifact is None:
             raise ModelNotReadyError("the model is not loaded yet")
         return self.artifact
+
+    def served(self) -> tuple[Artifact, Predictor]:
+        """The served model and its predictor, taken together (see :meth:`_install`)."""
+        artifact = self.current()
+        assert self.predictor is not None  # installed with the artifact
+        return artifact, self.predictor
+
+    def inference(self) -> tuple[Inference, str | None]:
+        """How the served model is computed (``lean`` or ``scikit-learn``), and why
+        scikit-learn when it is."""
+        predictor = self.served()[1]
+        return predictor.inference, predictor.fallback
 
     # -- predictions -------------------------------------------------------------------------
     async def predict(self, text: str) -> Prediction:
@@ -193,7 +217,7 @@ class Classifier:
     async def predict_many(self, texts: list[str]) -> Predictions:
         """The categories of ``texts`` in order; the misses go to the model in chunks that
         take turns with single-text requests (see :class:`~newsapi.serving.batching.ModelLane`)."""
-        artifact = self.current()
+        artifact, predictor = self.served()
         version = artifact.model_version
         keys = entry_keys(version, texts)
         found = self.cache.memory.get_many(version, keys)
@@ -203,14 +227,14 @@ class Classifier:
             return Predictions(version, found, True)  # type: ignore[arg-type]
         self.metrics.memory_miss.inc(len(missing))
         items = list(missing.items())
-        answers = await self._compute_many(artifact, items)
+        answers = await self._compute_many(artifact, predictor, items)
         computed = self._remember(version, items, answers)
         pairs = zip(keys, found, strict=True)
         categories = [computed[key].category if c is None else c for key, c in pairs]
         return Predictions(version, categories, False)
 
     async def _compute_many(
-        self, artifact: Artifact, items: list[tuple[bytes, str]]
+        self, artifact: Artifact, predictor: Predictor, items: list[tuple[bytes, str]]
     ) -> list[Computed]:
         """The answers for a call's misses: from the bulk process when it is large and the
         process is ready for this model, else from the model thread, chunk by chunk."""
@@ -232,21 +256,23 @@ class Classifier:
                 log.debug("bulk process call failed (%r): using the model thread", exc)
             else:
                 self.metrics.predictions.labels("bulk_process").inc(len(labels))
+                self.metrics.inferred[predictor.inference].inc(len(labels))
                 names = artifact.target_names
                 return [Computed(names[label], False) for label in labels]
         read_disk = self._reads_disk(len(items))
         return await self._lane.run_chunked(
-            items, partial(self._classify, artifact, read_disk=read_disk), text_length
+            items, partial(self._classify, artifact, predictor, read_disk=read_disk), text_length
         )
 
     async def _predict_batch(self, pending: list[Pending]) -> list[Prediction]:
         """The micro-batcher's handler: one model call for the texts gathered."""
-        artifact = self.current()
+        artifact, predictor = self.served()
         version = artifact.model_version
         # a key computed before a reload is the old model's: recompute it for this one
         keys = [p.key if p.version == version else entry_key(version, p.text) for p in pending]
         unique = list(dict(zip(keys, (p.text for p in pending), strict=True)).items())
-        work = partial(self._classify, artifact, unique, read_disk=self._reads_disk(len(unique)))
+        read_disk = self._reads_disk(len(unique))
+        work = partial(self._classify, artifact, predictor, unique, read_disk=read_disk)
         answers = await self._lane.run(work)
         computed = self._remember(version, unique, answers)
         return [Prediction(computed[key].category, computed[key].stored, version) for key in keys]
@@ -268,7 +294,12 @@ class Classifier:
         return computed
 
     def _classify(
-        self, artifact: Artifact, items: list[tuple[bytes, str]], *, read_disk: bool
+        self,
+        artifact: Artifact,
+        predictor: Predictor,
+        items: list[tuple[bytes, str]],
+        *,
+        read_disk: bool,
     ) -> list[Computed]:
         """Runs in the model thread: the disk tier if asked, then ``predict``."""
         stored: list[str | None] = [None] * len(items)
@@ -280,19 +311,21 @@ class Classifier:
         todo = [text for (_, text), value in zip(items, stored, strict=True) if value is None]
         if not todo:
             return [Computed(value, True) for value in stored]  # type: ignore[arg-type]
-        predicted = categories_of(artifact.pipeline, artifact.target_names, todo)
+        predicted = predictor.categories(artifact.target_names, todo)
         self.metrics.predictions.labels("model").inc(len(todo))
+        self.metrics.inferred[predictor.inference].inc(len(todo))
         fresh = iter(predicted)
         return [Computed(next(fresh), False) if v is None else Computed(v, True) for v in stored]
 
     async def scores(self, texts: list[str]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
         """The model version, and each text's category and per-category probabilities,
         computed fresh (not cached)."""
-        artifact = self.current()
-        if not has_scores(artifact.pipeline):  # refused before any work is queued
-            scores_of(artifact.pipeline, artifact.target_names, [])
-        compute = partial(scores_of, artifact.pipeline, artifact.target_names, texts)
+        artifact, predictor = self.served()
+        if not predictor.has_scores:  # refused before any work is queued
+            predictor.scores(artifact.target_names, [])
+        compute = partial(predictor.scores, artifact.target_names, texts)
         self.metrics.predictions.labels("model").inc(len(texts))
+        self.metrics.inferred[predictor.inference].inc(len(texts))
         scored = await asyncio.get_running_loop().run_in_executor(self._executor, compute)
         return artifact.model_version, scored
 

@@ -227,6 +227,7 @@ def build(settings: Settings) -> Routes:
         """The served model's version, categories (in the order of the V2 `scores`),
         creation time, test metrics, training parameters, dataset and library versions."""
         artifact = classifier.current()
+        inference, inference_fallback = classifier.inference()
         manifest = artifact.manifest
         parameters = dict(manifest.get("parameters", {}))
         dataset = dict(manifest.get("dataset", {}))
@@ -246,6 +247,8 @@ def build(settings: Settings) -> Routes:
             versions=manifest.get("versions", {}),
             store_entry=classifier.store_entry(),
             fallback=classifier.fallback,
+            inference=inference,
+            inference_fallback=inference_fallback,
         )
 
     add_probes(router)

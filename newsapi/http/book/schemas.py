@@ -3,7 +3,7 @@
 # no `from __future__ import annotations`: the request models are built inside a function
 # and pydantic must see their annotations as objects
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -90,6 +90,14 @@ class ModelInfo(BaseModel):
         None,
         description="set when the promoted model was unusable at start and the store's last "
         "good promoted model serves instead: why",
+    )
+    inference: Literal["lean", "scikit-learn"] = Field(
+        "lean",
+        description="how answers are computed: lean (the fitted weights, compiled at load, "
+        "the same answers) or scikit-learn (the pipeline's own predict)",
+    )
+    inference_fallback: str | None = Field(
+        None, description="why scikit-learn computes the answers, when it does"
     )
 
 

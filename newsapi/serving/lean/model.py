@@ -1,0 +1,144 @@
+"""The lean model: a fitted pipeline's arrays, and the arithmetic of its predictions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import chain, repeat
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.sparsefuncs_fast import (
+    inplace_csr_row_normalize_l1,
+    inplace_csr_row_normalize_l2,
+)
+
+from newsapi.errors import NewsapiError
+from newsapi.serving.lean.probabilities import FORMULAS, Formula
+
+#: calls of up to this many texts compute them one by one; larger ones build one sparse
+#: matrix (its fixed cost is paid back from about this size, measured by ``bench.lean``)
+ONE_BY_ONE_MAX = 4
+
+
+class NotCompiledError(NewsapiError):
+    """The pipeline has a step or an option the lean path does not compute, or the lean
+    path's answers differ from scikit-learn's: the message says which."""
+
+
+@dataclass(frozen=True, eq=False)
+class LeanModel:
+    """A fitted ``TfidfVectorizer`` + linear classifier as the arrays its predictions read.
+
+    The arrays are the fitted model's own (views, not copies): a lean model costs no memory.
+    """
+
+    analyze: Callable[[str], list[str]]
+    vocabulary: dict[str, int]
+    idf: np.ndarray | None
+    binary: bool
+    sublinear_tf: bool
+    norm: str | None
+    weights: np.ndarray  #: (features x columns): the classifier's weights, transposed
+    offset: np.ndarray | float  #: added to the product: class log priors, intercepts or 0.0
+    classes: np.ndarray
+    #: one column (a binary linear model): the label is ``classes[score > 0]``
+    by_sign: bool
+    probabilities: Formula | None
+
+    @property
+    def columns(self) -> int:
+        return int(self.weights.shape[1])
+
+    def decisions(self, texts: Sequence[str]) -> np.ndarray:
+        """(texts x columns): scikit-learn's ``predict_joint_log_proba`` (naive Bayes) or
+        ``decision_function`` (linear models; one column when binary), bit for bit."""
+        if len(texts) > ONE_BY_ONE_MAX:
+            return self.decisions_as_matrix(texts)
+        return self.decisions_one_by_one(texts)
+
+    def decisions_one_by_one(self, texts: Sequence[str]) -> np.ndarray:
+        """:meth:`decisions`, each text in NumPy over the terms it contains."""
+        if len(texts) == 1:
+            return self._row(texts[0])[None, :]
+        return np.array([self._row(text) for text in texts]).reshape(len(texts), self.columns)
+
+    def decisions_as_matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """:meth:`decisions`, the texts as one CSR matrix through scikit-learn's kernels."""
+        tokens = [self.analyze(text) for text in texts]
+        every = list(chain.from_iterable(tokens))
+        found = self._indexes(every, len(every))
+        rows = np.repeat(np.arange(len(texts)), np.fromiter(map(len, tokens), np.intp, len(texts)))
+        known = found >= 0
+        features = self.weights.shape[0]
+        # one sort counts every (text, term) cell and leaves each row's terms in column
+        # order, as CountVectorizer's sort_indices does
+        cells, counts = np.unique(rows[known] * features + found[known], return_counts=True)
+        rows, columns = np.divmod(cells, features)
+        indptr = np.zeros(len(texts) + 1, dtype=np.intp)
+        np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
+        values = counts.astype(np.float64)
+        matrix = sp.csr_array((values, columns, indptr), shape=(len(texts), features))
+        self._weigh(matrix.indices, matrix.data)
+        if self.norm == "l2":
+            inplace_csr_row_normalize_l2(matrix)
+        elif self.norm == "l1":
+            inplace_csr_row_normalize_l1(matrix)
+        product: np.ndarray = matrix @ self.weights
+        return product.reshape(len(texts), self.columns) + self.offset
+
+    def labels(self, texts: Sequence[str]) -> np.ndarray:
+        """scikit-learn's ``predict``: the class of each text."""
+        return self.labels_of(self.decisions(texts))
+
+    def labels_of(self, decisions: np.ndarray) -> np.ndarray:
+        """The classes that ``decisions`` choose: the sign, or the first maximum."""
+        signs = (decisions[:, 0] > 0).astype(np.intp) if self.by_sign else None
+        chosen = decisions.argmax(axis=1) if signs is None else signs
+        labels: np.ndarray = self.classes[chosen]
+        return labels
+
+    def probabilities_of(self, decisions: np.ndarray) -> np.ndarray:
+        """scikit-learn's ``predict_proba`` from :meth:`decisions`."""
+        if self.probabilities is None:
+            raise NotCompiledError("this classifier gives no probabilities")
+        return FORMULAS[self.probabilities](decisions)
+
+    # -- one text ------------------------------------------------------------------------------
+    def _indexes(self, terms: Any, count: int) -> np.ndarray:
+        """Each term's column in the vocabulary, -1 for an unknown term."""
+        return np.fromiter(map(self.vocabulary.get, terms, repeat(-1, count)), np.intp, count)
+
+    def _row(self, text: str) -> np.ndarray:
+        counts = Counter(self.analyze(text))
+        size = len(counts)
+        found = self._indexes(counts, size)
+        known = found >= 0
+        found = found[known]
+        if not found.size:  # no known term: scikit-learn's product is a row of zeros
+            return np.zeros(self.columns) + self.offset
+        values = np.fromiter(counts.values(), np.float64, size)[known]
+        order = found.argsort()
+        found, values = found[order], values[order]
+        self._weigh(found, values)
+        if self.norm is not None:
+            magnitudes = values * values if self.norm == "l2" else np.abs(values)
+            total = np.add.accumulate(magnitudes)[-1]
+            if total != 0.0:
+                values /= np.sqrt(total) if self.norm == "l2" else total
+        running = np.add.accumulate(self.weights[found] * values[:, None], axis=0)
+        # + offset (0.0 for none) also turns a -0.0 sum into scipy's 0.0
+        row: np.ndarray = running[-1] + self.offset
+        return row
+
+    def _weigh(self, found: np.ndarray, values: np.ndarray) -> None:
+        """Term counts to tf-idf, in place, as TfidfVectorizer.transform does before its norm."""
+        if self.binary:
+            values.fill(1.0)
+        if self.sublinear_tf:
+            np.log(values, out=values)
+            values += 1.0
+        if self.idf is not None:
+            values *= self.idf[found]
