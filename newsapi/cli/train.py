@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from newsapi.cli import signals
-from newsapi.cli.common import RELOAD_HINT, hint, open_store, run_options
+from newsapi.cli.common import RELOAD_HINT, fail, hint, open_store, run_options
 from newsapi.model.params import TrainingParameters, check_names, parameter_help, read_values
+from newsapi.training.sweep.cost import CONFIRM_ABOVE_FITS
 
 
 class TrainCommand(click.Command):
@@ -99,6 +100,11 @@ def train(
     promote=False,
     promote_help="serve the winner when done",
 )
+@click.option(
+    "--max-fits", type=click.IntRange(min=1), default=CONFIRM_ABOVE_FITS, show_default=True,
+    help="the most fits (candidates x folds) a sweep runs without --yes",
+)  # fmt: skip
+@click.option("--yes", is_flag=True, help="run a sweep of more than --max-fits fits")
 @signals.stops_like_ctrl_c
 def sweep(
     parameter: tuple[tuple[str, str], ...],
@@ -107,11 +113,15 @@ def sweep(
     data_home: Path | None,
     notebooks: Path | None,
     artifacts: Path,
+    max_fits: int,
+    yes: bool,
 ) -> None:
-    """Check the sweep, cross-validate its grid in 03_sweep with papermill, store the winner
-    with the executed notebook, promote it (with --promote) and refresh index.html."""
+    """Check the sweep, say its fits and a rough time from one fit timed first (more than
+    --max-fits need --yes), cross-validate its grid in 03_sweep with papermill, store the
+    winner with the executed notebook, promote it (with --promote) and refresh index.html."""
     from newsapi.jobs.notebook import refresh_index
     from newsapi.jobs.sweep import SweepRun, read_sweep_values
+    from newsapi.training.sweep.cost import estimate
 
     store = open_store(artifacts)
     run = SweepRun(
@@ -121,6 +131,15 @@ def sweep(
         data_home=data_home,
         promote=promote,
     )
+    cost = estimate(run.spec, data_home)
+    click.echo(cost.describe())
+    if cost.fits > max_fits and not yes:
+        rough = cost.rough_time()
+        raise fail(
+            f"{cost.fits:,} fits is more than --max-fits {max_fits:,}"
+            f"{f' ({rough})' if rough else ''}; pass --yes to run them, or use fewer values, "
+            "fewer folds, or search: random with n_iter"
+        )
     result = run.execute()
     previous = store.served_version()
     version = result.entry.version

@@ -156,6 +156,11 @@ class SweepSpec(BaseModel):
         """How many candidates the search fits (each ``cv`` times)."""
         return self.grid_size if self.search == "grid" else min(self.n_iter, self.grid_size)
 
+    @property
+    def n_fits(self) -> int:
+        """How many fits the cross-validation runs (the winner's refit is one more)."""
+        return self.n_candidates * self.cv
+
     def varied(self) -> list[str]:
         """The parameters whose value differs between candidates (a name a sub-grid leaves
         out takes its default), in declaration order."""
