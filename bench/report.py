@@ -290,12 +290,23 @@ def compute_lines(compute: dict[str, Any] | None) -> list[str]:
     """The in-process compute floor, in words."""
     if compute is None:
         return ["compute floor: not measured"]
-    return [
+    lines = [
         f"compute floor (in-process predict, no server): {_num(compute['documents_per_s'])} "
         f"docs/s in batches of {compute['batch_size']} "
         f"({compute['batch_seconds_median'] * 1e3:.1f} ms a batch, median); one text "
         f"{compute['single_ms_median']:.3f} ms median, {compute['single_ms_p99']:.3f} ms p99"
     ]
+    if compute.get("lean_single_ms_median") is not None:
+        lines.append(
+            f"lean path (what newsapi computes with, in-process): one text "
+            f"{compute['lean_single_ms_median']:.3f} ms median, "
+            f"{compute['lean_single_ms_p99']:.3f} ms p99; "
+            f"{_num(compute['lean_documents_per_s'])} docs/s in batches of "
+            f"{compute['batch_size']}"
+        )
+    elif "inference" in compute:
+        lines.append("lean path: not used, the model is computed by scikit-learn (see /model)")
+    return lines
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -391,3 +402,95 @@ def fairness_targets(fairness: dict[str, Any] | None) -> list[Target]:
             f"{_num(fairness['batch_seconds_max'])} s; errors {errors}",
         ),
     ]
+
+
+# -- the lean path's targets ------------------------------------------------------------------
+def lean_targets(
+    rows: Sequence[Row], compute: dict[str, Any] | None, connections: Sequence[int]
+) -> list[Target]:
+    """What the lean path (newsapi.serving.lean) set out to reach: one text in-process, one
+    connection beside the HTTP floor, the floor itself under load, and ``/predictions``."""
+    targets = [_in_process_target(compute)]
+    alone = find(rows, "unique", "newsapi", TARGET_WORKERS, 1)
+    floor_alone = find(rows, "unique", "floor", TARGET_WORKERS, 1)
+    at_one = f"unique texts, {TARGET_WORKERS} worker, 1 connection"
+    for name, field, factor, higher in (
+        ("one connection: unique texts p50 ≤ 1.5x HTTP floor p50", "p50_ms", 1.5, False),
+        ("one connection: unique texts ≥ 0.6x HTTP floor req/s", "requests_per_s", 0.6, True),
+    ):
+        ratio = _ratio(_field(alone, field), _field(floor_alone, field))
+        if alone is None or floor_alone is None or ratio is None:
+            targets.append(Target(name, None, f"not measured ({at_one})"))
+            continue
+        unit = "ms" if field == "p50_ms" else "req/s"
+        targets.append(
+            Target(
+                name,
+                ratio >= factor if higher else ratio <= factor,
+                f"newsapi {_num(alone[field])} {unit} vs floor {_num(floor_alone[field])} "
+                f"{unit}: {ratio:.2f}x, target {'≥' if higher else '≤'} {factor:g}x ({at_one})",
+            )
+        )
+    conns = target_connections(connections)
+    at = f"{TARGET_WORKERS} worker, {conns} connections"
+    name = f"unique texts ≥ 1.0x HTTP floor ({conns} connections)"
+    mine = find(rows, "unique", "newsapi", TARGET_WORKERS, conns)
+    floor = find(rows, "unique", "floor", TARGET_WORKERS, conns)
+    ratio = _ratio(_field(mine, "requests_per_s"), _field(floor, "requests_per_s"))
+    if mine is None or floor is None or ratio is None:
+        targets.append(Target(name, None, f"not measured ({at})"))
+    else:
+        targets.append(
+            Target(
+                name,
+                ratio >= 1.0,
+                f"{_num(mine['requests_per_s'])} vs {_num(floor['requests_per_s'])} req/s: "
+                f"{ratio:.2f}x, target ≥ 1.0x ({at})",
+            )
+        )
+    targets.append(
+        _batch_target(find(rows, "batch", "newsapi", TARGET_WORKERS, conns), compute, at)
+    )
+    return targets
+
+
+def _in_process_target(compute: dict[str, Any] | None) -> Target:
+    name = "in-process: one text ≤ 0.1 ms median (lean path)"
+    if compute is None:
+        return Target(name, None, "compute floor not measured")
+    lean = compute.get("lean_single_ms_median")
+    if lean is None:
+        return Target(name, False, "the model is computed by scikit-learn (see /model)")
+    sklearn = compute["single_ms_median"]
+    return Target(
+        name,
+        lean <= 0.1,
+        f"lean {lean:.3f} ms vs scikit-learn {sklearn:.3f} ms median, same texts in turn "
+        f"({sklearn / lean:.0f}x faster), target ≤ 0.1 ms",
+    )
+
+
+def _batch_target(batch: Row | None, compute: dict[str, Any] | None, at: str) -> Target:
+    """≥ 0.9x the in-process compute floor; ≥ 1.0x when the lean path's batch is faster than
+    scikit-learn's (then the service can beat the floor)."""
+    name = "/predictions ≥ 0.9x compute floor (≥ 1.0x when the lean batch beats scikit-learn's)"
+    if batch is None or compute is None:
+        return Target(name, None, f"not measured ({at})")
+    lean_rate = compute.get("lean_documents_per_s")
+    faster = lean_rate is not None and lean_rate > compute["documents_per_s"]
+    factor = 1.0 if faster else 0.9
+    beside = batch.get("compute_documents_per_s") or compute["documents_per_s"]
+    ratio = batch["documents_per_s"] / beside
+    lean_note = (
+        f"; in-process lean batch {_num(lean_rate)} vs scikit-learn "
+        f"{_num(compute['documents_per_s'])} docs/s at the start"
+        if lean_rate is not None
+        else ""
+    )
+    return Target(
+        name,
+        ratio >= factor,
+        f"{_num(batch['documents_per_s'])} docs/s vs scikit-learn's in-process "
+        f"{_num(beside)} docs/s measured right after it: {ratio:.2f}x, target ≥ {factor:g}x"
+        f"{lean_note} ({at})",
+    )

@@ -22,7 +22,7 @@ from typing import Any
 from bench import compute, fairness, report, texts
 from bench.floor_app import CATEGORY as FLOOR_CATEGORY
 from bench.load import Scenario, WrkError, find_wrk, run_wrk, wrk_version
-from bench.servers import AppSpec, Probe, Server, ServerError, post_json, running
+from bench.servers import AppSpec, Probe, Server, ServerError, post_json, request, running
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -303,16 +303,19 @@ class Run:
             f"(+{settings.warmup} s warm-up), wrk -t{settings.threads}, "
             f"connections {settings.connections}, workers {settings.workers}"
         )
-        # Loaded with the service's own loader (checksum verified) and laid out as the service
-        # lays it out, here, before any server runs: the compute floor must not share the
-        # cores with one.
+        # Loaded with the service's own loader (checksum verified) and prepared as the service
+        # prepares it (weights laid out, the lean path compiled), here, before any server
+        # runs: the compute floor must not share the cores with one. The oracle answers with
+        # scikit-learn's own predict.
         from newsapi.model.artifact import load_artifact
-        from newsapi.serving.startup import lay_out_weights
+        from newsapi.serving.predictor import prepare
 
         artifact = load_artifact(self.model)
-        lay_out_weights(artifact.pipeline)
+        predictor = prepare(artifact.pipeline)
         oracle = Oracle(artifact.pipeline, artifact.target_names)
-        floor = compute.measure(artifact.pipeline, settings.batch_size, texts.new_nonce())
+        floor = compute.measure(
+            artifact.pipeline, settings.batch_size, texts.new_nonce(), lean=predictor.lean
+        )
         self.compute = floor.as_dict()
         self.log(report.compute_lines(self.compute)[0])
 
@@ -394,6 +397,9 @@ class Run:
         )
         problems = check_answers(server, oracle, app.batch)
         start["answers_ok"] = not problems
+        if app.name == "newsapi":  # which path computes its answers (lean or scikit-learn)
+            status, _, body = request(server.port, "GET", "/model")
+            start["inference"] = json.loads(body).get("inference") if status == 200 else None
         if problems:
             self.failures += problems
             for problem in problems:
@@ -483,6 +489,7 @@ class Run:
             self.rows, self.starts, self.compute, settings.connections, settings.batch_size
         )
         targets += [report.tail_target(self.rows), *report.fairness_targets(self.fairness)]
+        targets += report.lean_targets(self.rows, self.compute, settings.connections)
         return {
             "meta": _meta(self.model, self.wrk, started),
             "settings": {
