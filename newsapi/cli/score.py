@@ -99,6 +99,8 @@ def score(
     from newsapi.scoring.job import score as run
     from newsapi.scoring.sinks import staging_path
 
+    if workers is not None and dask_scheduler != "local":
+        raise fail("--workers sets the workers of --dask-scheduler local; drop it or add that")
     options = ScoreOptions(text_column, id_column, scores, fmt, strict, part_rows)
     try:
         summary = run(

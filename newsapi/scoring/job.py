@@ -36,6 +36,7 @@ from newsapi.scoring.sources import (
     PIECE_ROWS,
     InputError,
     Plan,
+    RawBatch,
     plan_input,
 )
 
@@ -88,10 +89,11 @@ class Summary:
 
 def output_layout(output: Path, fmt: str | None) -> tuple[str, bool]:
     """The output's format and whether it is a folder of part files: a path ending in
-    ``.parquet``, ``.csv`` or ``.jsonl`` is one file, any other a folder (Dask's layout)."""
+    ``.parquet``, ``.csv`` or ``.jsonl`` (``.json``: JSON Lines too) is one file, any other a
+    folder of part files (Dask's layout)."""
     suffix = output.suffix.lower()
     named = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl",
-             ".ndjson": "jsonl"}.get(suffix)  # fmt: skip
+             ".ndjson": "jsonl", ".json": "jsonl"}.get(suffix)  # fmt: skip
     if fmt is not None and fmt not in OUTPUT_FORMATS:
         raise OutputError(f"--format {fmt!r}: choose one of {', '.join(OUTPUT_FORMATS)}")
     if named and fmt and named != fmt:
@@ -247,7 +249,7 @@ def score_sample(
                 break
             take = min(len(raw.texts), rows - row)
             ids = None if raw.ids is None else raw.ids.slice(0, take)
-            batch, _ = scorer.score(plan, type(raw)(raw.texts.slice(0, take), ids, 0), row)
+            batch, _ = scorer.score(plan, RawBatch(raw.texts.slice(0, take), ids, 0), row)
             batches.append(batch)
             row += take
         if row >= rows:

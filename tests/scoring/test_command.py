@@ -217,6 +217,10 @@ def bad_inputs(tmp: Path, store: Store) -> dict[str, tuple[list[str], str]]:
             [str(csv), "--text-column", "body", "--model", store.no_scores, "--scores"],
             "the served classifier (LinearSVC) gives no probabilities",
         ),
+        "workers without a local cluster": (
+            [str(csv), "--text-column", "body", "--workers", "2"],
+            "--workers sets the workers of --dask-scheduler local; drop it or add that",
+        ),
         "format against suffix": (
             [str(csv), "--text-column", "body", "--format", "csv"],
             "names a .parquet file but --format is csv; make them agree",
@@ -230,6 +234,7 @@ def bad_inputs(tmp: Path, store: Store) -> dict[str, tuple[list[str], str]]:
         "missing file", "unknown format", "missing text column", "missing id column",
         "empty file", "no rows", "empty folder", "mixed folder", "unknown version",
         "ambiguous version", "no probabilities", "format against suffix",
+        "workers without a local cluster",
     ],
 )  # fmt: skip
 def test_a_bad_input_is_one_line_and_no_output(store: Store, tmp_path: Path, case: str) -> None:
