@@ -27,6 +27,9 @@ FOLDER = ["newsapi", "predictions"]
 # block each on ext4 and most filesystems. The byte limit is applied to this footprint (what
 # ``du`` counts), not only to the files' sizes (what joblib counts): both are bounded.
 ENTRY_DISK_BYTES = 8192
+# Two workers clearing at once each find folders the other has just removed; a clear looks
+# again at what is left this many times before it reports a fault.
+CLEAR_ATTEMPTS = 5
 # The trimmer: a child process that trims the store each time it reads a line, and answers
 # with one line. Started once, so that a trim costs the walk of the store, not a start-up of
 # Python and joblib (~0.6 s here).
@@ -159,7 +162,21 @@ class DiskTier:
         """Remove every entry (the caller tells the other workers: see :mod:`.signals`)."""
         with self._lock:
             try:
-                self.memory.clear(warn=False)
+                self._remove_entries()
                 self.location.mkdir(parents=True, exist_ok=True)
             except Exception as exc:
                 self.faults.report("clear", "%r", exc)
+
+    def _remove_entries(self) -> None:
+        """joblib's clear, where a folder already gone counts as removed: another worker
+        clearing at the same time removes some of the folders this one lists (joblib then
+        raises FileNotFoundError); what is left is looked at again."""
+        for attempt in range(CLEAR_ATTEMPTS):
+            try:
+                self.memory.clear(warn=False)
+                return
+            except FileNotFoundError:
+                if not Path(self._store.location).exists():
+                    return  # the whole store is gone: nothing left to remove
+                if attempt == CLEAR_ATTEMPTS - 1:
+                    raise

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from newsapi.serving.cache.disk import ENTRY_DISK_BYTES, DiskTier
 from newsapi.serving.cache.keys import entry_key, entry_keys
 from newsapi.serving.metrics import Metrics
-from tests.support import disk_usage, folder_bytes
+from tests.support import disk_usage, folder_bytes, metric
 
 
 def entries(folder: Path) -> list[Path]:
@@ -62,3 +63,20 @@ def test_an_entry_never_holds_its_text(tmp_path: Path) -> None:
         if path.is_file():
             assert b"unmistakable" not in path.read_bytes(), path
     assert disk_usage(folder) - empty <= 20 * ENTRY_DISK_BYTES
+
+
+def test_two_tiers_clearing_one_folder_at_once_report_no_fault(tmp_path: Path) -> None:
+    """Two workers' disk tiers share one folder; when both clear it at once, each finds
+    folders the other has just removed. A folder already gone is cleared, not a fault."""
+    folder = tmp_path / "cache"
+    metrics = [Metrics(), Metrics()]
+    tiers = [DiskTier(folder, 2**30, m) for m in metrics]
+    with ThreadPoolExecutor(2) as pool:
+        for round_ in range(8):
+            rows = [(entry_key("v1", f"text {round_} {i}"), "space") for i in range(400)]
+            assert tiers[0].put_many(rows)
+            list(pool.map(DiskTier.clear, tiers))
+            assert entries(folder) == []
+            assert tiers[1].put_many(rows[:1])  # the folder is usable again
+    for m in metrics:
+        assert metric(m.exposition()[0].decode(), "newsapi_cache_faults_total") == 0
