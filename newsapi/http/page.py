@@ -21,13 +21,14 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from newsapi.http.docs import CONTENT_SECURITY_POLICY
-from newsapi.http.pipeline import loaded
+from newsapi.http.pipeline import echo, loaded
 
 PAGE_URL = "/try"
 ASSETS_URL = "/try-assets"
 CARD_URL = "/model/card/"
-# what a card folder may hand out: its page and the images it shows, no sub-folder
-CARD_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(html|png)$")
+# what a card folder may hand out: its page and the images it shows, no sub-folder; at most
+# 255 characters, the longest file name (a longer one made the file system's look-up fail)
+CARD_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}\.(html|png)$")
 
 
 def page_folder() -> Path:
@@ -64,5 +65,5 @@ def card_file(request: Request, name: str) -> FileResponse:
         )
     path = Path(classifier.settings.model.model_path).parent / entry / name
     if not CARD_FILE.match(name) or not path.is_file():
-        raise HTTPException(404, f"the model card has no file {name!r}")
+        raise HTTPException(404, f"the model card has no file {echo(name)}")
     return FileResponse(path, headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY})

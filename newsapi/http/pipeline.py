@@ -36,6 +36,7 @@ JSON_HEADER = (b"content-type", JSON_TYPE)
 CLOSE_HEADER = (b"connection", b"close")
 CACHE_HEADER = {True: (b"x-cache", b"hit"), False: (b"x-cache", b"miss")}
 INTERNAL_ERROR = "internal error"
+ECHO_CHARS = 64  # the most characters of a client's value an error message repeats
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 __all__ = ["ClientDisconnect"]  # a client gone mid-body: nobody to answer
@@ -73,6 +74,17 @@ class Answer:
     cached: bool
 
 
+def echo(value: object) -> str:
+    """A value the client sent, as an error message shows it: whole (strings quoted) up to
+    :data:`ECHO_CHARS` characters, else its first ones and its length, so that an error is
+    never larger than what it is about, whatever the client sends."""
+    text = str(value)
+    shown = repr if isinstance(value, str) else str
+    if len(text) <= ECHO_CHARS:
+        return shown(text)
+    return f"{shown(text[:ECHO_CHARS])}... ({len(text)} characters)"
+
+
 def check_content_type(value: str | bytes | None) -> None:
     """415 unless the body is declared ``application/json`` (parameters such as ``charset``
     allowed; no header at all is read as JSON, as clients such as tritonclient send it)."""
@@ -81,9 +93,9 @@ def check_content_type(value: str | bytes | None) -> None:
     raw = value.encode("latin-1") if isinstance(value, str) else value
     media_type = raw.partition(b";")[0].strip().lower()
     if media_type != JSON_TYPE:
-        shown = media_type.decode("latin-1")
+        shown = echo(media_type.decode("latin-1"))
         raise ApiError(
-            415, f"send the body as JSON with 'Content-Type: application/json' (got {shown!r})"
+            415, f"send the body as JSON with 'Content-Type: application/json' (got {shown})"
         )
 
 

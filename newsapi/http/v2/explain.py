@@ -22,7 +22,7 @@ from newsapi.http.bodies import respond
 from newsapi.http.book.schemas import TopTerms
 from newsapi.http.deps import ClassifierDep, SettingsDep
 from newsapi.http.openapi import BOOK_SENTENCE
-from newsapi.http.pipeline import Answer, ApiError
+from newsapi.http.pipeline import Answer, ApiError, echo
 from newsapi.http.v2.handlers import check_model, texts_of
 from newsapi.http.v2.types import INPUT, InferenceRequest, InferenceResponse, Parameters
 from newsapi.serving.explain import ExplanationError
@@ -61,13 +61,19 @@ class ExplainRequest(InferenceRequest):
 
 
 def wanted_outputs(request: InferenceRequest) -> list[str]:
-    """The outputs asked for, in the order of :data:`EXPLAIN_OUTPUTS`; 400 for another."""
+    """The outputs asked for, in the order of :data:`EXPLAIN_OUTPUTS`; 400 for another or
+    one asked for twice."""
     if not request.outputs:
         return list(EXPLAIN_OUTPUTS)
-    names = {output.name for output in request.outputs}
-    unknown = sorted(names - set(EXPLAIN_OUTPUTS))
-    if unknown:
-        raise ApiError(400, f"unknown output {unknown[0]!r}; the outputs are {EXPLAIN_OUTPUTS}")
+    names: set[str] = set()
+    for output in request.outputs:
+        if output.name not in EXPLAIN_OUTPUTS:
+            raise ApiError(
+                400, f"unknown output {echo(output.name)}; the outputs are {EXPLAIN_OUTPUTS}"
+            )
+        if output.name in names:
+            raise ApiError(400, f"output {output.name!r} is asked for more than once")
+        names.add(output.name)
     return [name for name in EXPLAIN_OUTPUTS if name in names]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsapi.http.pipeline import Answer, ApiError
+from newsapi.http.pipeline import Answer, ApiError, echo
 from newsapi.http.v2.types import (
     INPUT,
     OUTPUTS,
@@ -28,11 +28,11 @@ def check_model(settings: Settings, classifier: Classifier, name: str, version: 
     """The served version, or 404 for another model's name or version."""
     if name != settings.v2.model_name:
         raise ApiError(
-            404, f"unknown model {name!r}; this server serves {settings.v2.model_name!r}"
+            404, f"unknown model {echo(name)}; this server serves {settings.v2.model_name!r}"
         )
     served = classifier.current().model_version
     if version is not None and version != served:
-        raise ApiError(404, f"model {name!r} has no version {version!r}; it serves {served!r}")
+        raise ApiError(404, f"model {name!r} has no version {echo(version)}; it serves {served!r}")
     return served
 
 
@@ -64,11 +64,20 @@ def texts_of(request: InferenceRequest, settings: Settings) -> list[str]:
     if tensor.parameters is not None and tensor.parameters.binary_data_size is not None:
         raise ApiError(400, "binary tensor data is not supported: send the texts as JSON")
     data = tensor.data
-    if data and all(isinstance(row, list) for row in data):  # [[text], [text]]: one per row
-        data = [item for row in data for item in row]
+    if data and any(isinstance(row, list) for row in data):  # [[text], [text]]: one per row
+        one_per_row = all(isinstance(row, list) and len(row) == 1 for row in data)
+        if not one_per_row or tensor.shape != [len(data), 1]:
+            raise ApiError(
+                400,
+                "data given as rows needs one text per row and shape [N, 1] "
+                f"(got {len(data)} rows and shape {echo(tensor.shape)})",
+            )
+        data = [row[0] for row in data]
     count = len(data)
     if tensor.shape not in ([count], [count, 1]):
-        raise ApiError(400, f"shape {tensor.shape} does not fit {count} texts: use [N] or [N, 1]")
+        raise ApiError(
+            400, f"shape {echo(tensor.shape)} does not fit {count} texts: use [N] or [N, 1]"
+        )
     if not 1 <= count <= settings.limits.max_batch_size:
         raise ApiError(400, f"send 1 to {settings.limits.max_batch_size} texts (got {count})")
     limit = settings.limits.max_text_length
@@ -78,12 +87,17 @@ def texts_of(request: InferenceRequest, settings: Settings) -> list[str]:
 
 
 def outputs_of(request: InferenceRequest) -> set[str]:
+    """The outputs asked for (``category`` by default); 400 for an unknown one or one asked
+    for twice (the protocol lists each output once)."""
     if not request.outputs:
         return {"category"}
-    names = {output.name for output in request.outputs}
-    unknown = names - set(OUTPUTS)
-    if unknown:
-        raise ApiError(400, f"unknown output {sorted(unknown)[0]!r}; the outputs are {OUTPUTS}")
+    names: set[str] = set()
+    for output in request.outputs:
+        if output.name not in OUTPUTS:
+            raise ApiError(400, f"unknown output {echo(output.name)}; the outputs are {OUTPUTS}")
+        if output.name in names:
+            raise ApiError(400, f"output {output.name!r} is asked for more than once")
+        names.add(output.name)
     return names
 
 

@@ -5,7 +5,7 @@ them: what KServe, MLServer and Triton clients send and read."""
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from newsapi.http.openapi import BOOK_SENTENCE
 
@@ -25,10 +25,13 @@ class Parameters(BaseModel):
 
 class RequestInput(BaseModel):
     name: str = Field(description=f"'{INPUT}', the only input")
-    shape: list[int] = Field(description="[N] or [N, 1] (MLServer's string codec)")
+    # strict: JSON integers only (lax, pydantic would read "1", true and 1.0 as 1)
+    shape: list[StrictInt] = Field(description="[N] or [N, 1] (MLServer's string codec)")
     datatype: str = Field(description="BYTES")
     parameters: Parameters | None = None
-    data: list[Any] = Field(description="the N texts, flat or one per row")
+    data: list[Any] = Field(
+        description="the N texts, flat (shape [N] or [N, 1]) or one per row (shape [N, 1])"
+    )
 
 
 class RequestOutput(BaseModel):
