@@ -147,6 +147,18 @@ class LimitSettings(_Group):
         "(from connecting, for the first request); then 408 and the connection closes "
         "(newsapi serve's HTTP protocol, newsapi.http.connections)",
     )
+    max_header_bytes: int = Field(
+        64 * 2**10,
+        ge=1024,
+        description="largest header section of a request (request line and headers), in "
+        "bytes; larger gets 431 and the connection closes (newsapi serve's HTTP protocol)",
+    )
+    max_headers: int = Field(
+        100,
+        gt=0,
+        description="most headers in one request; more gets 431 and the connection closes "
+        "(newsapi serve's HTTP protocol)",
+    )
     body_buffer_bytes: int = Field(
         64 * 2**20,
         gt=0,

@@ -22,8 +22,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from newsapi import __version__
 from newsapi.errors import NewsapiError
 from newsapi.http import book, v2
+from newsapi.http.connections import ConcurrencyRefusalLog
 from newsapi.http.docs import install_docs
 from newsapi.http.fastlane import FastLane
+from newsapi.http.headers import HeaderRules
 from newsapi.http.middleware import MetricsMiddleware
 from newsapi.http.page import install_page
 from newsapi.http.pipeline import (
@@ -91,8 +93,9 @@ class StartupErrorMessage:
 
 class NewsAPI(FastAPI):
     """FastAPI with layers in front of its own middleware stack: the metrics, which see
-    every request, the allowed-hosts check, and the fast lane, which answers predictions
-    before FastAPI's per-request machinery (routing, error and telemetry layers) runs."""
+    every request, the header rules (one Host header, nosniff), the allowed-hosts check, and
+    the fast lane, which answers predictions before FastAPI's per-request machinery
+    (routing, error and telemetry layers) runs."""
 
     front: ASGIApp | None = None
 
@@ -131,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "NEWSAPI_ADMIN_TOKEN is not set: DELETE /cache and POST /admin/reload are open "
                 "to anyone who can reach this server"
             )
+        refusals = ConcurrencyRefusalLog(metrics.concurrency_refusals)
+        refusals.install()
         watcher = None
         if settings.model.reload_watch:
             watcher = asyncio.create_task(
@@ -143,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if watcher is not None:
                 watcher.cancel()
             await classifier.stop()
+            refusals.remove()
             metrics.worker_stopped()
 
     app = NewsAPI(
@@ -180,8 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.behind, state=app.state, settings=settings, endpoints=endpoints, protocols=PROTOCOLS
     )
     hosts = TrustedHostMiddleware(lane, allowed_hosts=settings.admin.allowed_hosts)
+    rules = HeaderRules(hosts, PROTOCOLS)  # one Host header (before its check), nosniff
     app.front = MetricsMiddleware(
-        hosts, metrics=metrics, routes=labels, access_log=settings.server.access_log
+        rules, metrics=metrics, routes=labels, access_log=settings.server.access_log
     )
     return app
 

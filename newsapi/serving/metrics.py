@@ -119,6 +119,20 @@ class Metrics:
             "newsapi_http_requests)",
             registry=r,
         )
+        self.header_refusals = Counter(
+            "newsapi_header_refusals",
+            "connections answered 431 and closed because a request's header section passed "
+            "NEWSAPI_MAX_HEADER_BYTES (reason=bytes) or NEWSAPI_MAX_HEADERS (reason=count) "
+            "(before any route runs, so not in newsapi_http_requests)",
+            ["reason"],
+            registry=r,
+        )
+        self.concurrency_refusals = Counter(
+            "newsapi_concurrency_refusals",
+            "requests uvicorn answered 503 because the worker was at --limit-concurrency "
+            "(before any route runs, so not in newsapi_http_requests)",
+            registry=r,
+        )
         self.reloads = Counter(
             "newsapi_model_reloads", "model reload attempts by outcome", ["outcome"], registry=r
         )
