@@ -1,8 +1,8 @@
 """``python -m bench.score`` (``make bench-score``): ``newsapi score`` over one Parquet input
 built from the book's corpus, against the compute floor, each measure in a fresh child process:
 
-- ``floor``: the promoted model's ``predict`` over the same texts in batches of 1,000, in
-  memory (what the project's bench calls the compute floor);
+- ``floor``: the promoted model's predictions over the same texts in batches of 1,000, in
+  memory, as the server computes them (what the project's bench calls the compute floor);
 - ``one``: the command's code in one process (reading, scoring, writing the output whole);
 - ``local``: a LocalCluster of two single-threaded worker processes;
 - ``cluster``: a ``dask scheduler`` and two ``dask worker`` processes started for the run.
@@ -73,11 +73,11 @@ def measure_floor(source: Path, artifacts: Path) -> dict[str, Any]:
     from newsapi.serving.predictor import prepare
 
     artifact = load_artifact(artifacts / "newsgroups_model.joblib")
-    prepare(artifact.pipeline)
+    predictor = prepare(artifact.pipeline)  # the server's path (its lean form when it compiles)
     texts = pq.read_table(source, columns=["text"]).column("text").to_pylist()
     started, cpu = time.perf_counter(), cpu_seconds()
     for begin in range(0, len(texts), 1_000):
-        artifact.pipeline.predict(texts[begin : begin + 1_000])
+        predictor.labels(texts[begin : begin + 1_000])
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "rows": len(texts), "peak_rss_mb": peak_rss_mb(),
             "cpu_s": cpu_seconds() - cpu}  # fmt: skip

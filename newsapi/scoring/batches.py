@@ -48,10 +48,11 @@ class Unread:
 
 @dataclass(frozen=True)
 class Scorer:
-    """A loaded model and what the output holds: the schema, and whether the per-category
-    probabilities are wanted and rows without text refused."""
+    """A model ready to predict (the server's :class:`~newsapi.serving.predictor.Predictor`)
+    and what the output holds: the schema, and whether the per-category probabilities are
+    wanted and rows without text refused."""
 
-    pipeline: Any
+    predictor: Any
     target_names: list[str]
     schema: pa.Schema
     scores: bool
@@ -78,7 +79,7 @@ class Scorer:
         if self.scores:
             probabilities = np.full((count, len(self.target_names)), np.nan)
             if wanted:
-                scored = scores_of(self.pipeline, self.target_names, wanted)  # type: ignore[arg-type]
+                scored = scores_of(self.predictor, self.target_names, wanted)  # type: ignore[arg-type]
                 for i, (category, per_name) in zip(readable, scored, strict=True):
                     categories[i] = category
                     probabilities[i] = [per_name[name] for name in self.target_names]
@@ -88,7 +89,7 @@ class Scorer:
                 for j in range(len(self.target_names))
             ]
         elif wanted:
-            answers = categories_of(self.pipeline, self.target_names, wanted)  # type: ignore[arg-type]
+            answers = categories_of(self.predictor, self.target_names, wanted)  # type: ignore[arg-type]
             for i, category in zip(readable, answers, strict=True):
                 categories[i] = category
         arrays = [ids, pa.array(categories, pa.string()), *columns]

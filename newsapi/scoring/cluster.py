@@ -71,10 +71,10 @@ def worker_model(ref: ModelRef, payload: bytes) -> tuple[Any, list[str]]:
         import joblib
 
         pipeline, names = joblib.load(io.BytesIO(payload))
-        prepare(pipeline)
+        predictor = prepare(pipeline)  # as a server prepares it: the same path, the same answers
         while len(_models) >= KEEP:
             _models.pop(next(iter(_models)))
-        _models[ref.sha256] = (pipeline, [str(name) for name in names])
+        _models[ref.sha256] = (predictor, [str(name) for name in names])
         _loads[ref.sha256] = _loads.get(ref.sha256, 0) + 1
         return _models[ref.sha256]
 
@@ -93,8 +93,8 @@ def _score_partition(
     scorer: Scorer,
     parts: Parts,
 ) -> list[PieceResult]:
-    pipeline, names = worker_model(ref, payload)
-    scorer = Scorer(pipeline, names, scorer.schema, scorer.scores, scorer.strict)
+    predictor, names = worker_model(ref, payload)
+    scorer = Scorer(predictor, names, scorer.schema, scorer.scores, scorer.strict)
     return [score_piece(plan, piece, scorer, parts, first_row) for piece, first_row in items]
 
 

@@ -132,7 +132,7 @@ def score(
     check_scores(chosen.pipeline, options.scores)
     description = describe(plan, chosen, options)
     schema = output_schema(plan, chosen.target_names, options.scores, description)
-    scorer = Scorer(chosen.pipeline, chosen.target_names, schema, options.scores, options.strict)
+    scorer = Scorer(chosen.predictor, chosen.target_names, schema, options.scores, options.strict)
     record = {
         "input": str(input.resolve()),
         "files": [[s.name, s.size, s.mtime_ns] for s in plan.stamps],
@@ -240,7 +240,7 @@ def score_sample(
     chosen = choose_model(artifacts, model)
     check_scores(chosen.pipeline, True)
     schema = output_schema(plan, chosen.target_names, True, describe(plan, chosen, options))
-    scorer = Scorer(chosen.pipeline, chosen.target_names, schema, True, options.strict)
+    scorer = Scorer(chosen.predictor, chosen.target_names, schema, True, options.strict)
     batches: list[pa.RecordBatch] = []
     row = 0
     for piece in plan.pieces:

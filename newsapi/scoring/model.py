@@ -15,9 +15,11 @@ from newsapi.store.catalog import ModelStore
 
 @dataclass(frozen=True)
 class ScoringModel:
-    """A verified, loaded model and the file it came from."""
+    """A verified, loaded model, ready to predict as the server predicts (its
+    :class:`~newsapi.serving.predictor.Predictor`), and the file it came from."""
 
     pipeline: Any
+    predictor: Any
     target_names: list[str]
     manifest: dict[str, Any]
     path: Path
@@ -60,5 +62,7 @@ def choose_model(artifacts: Path, version: str | None) -> ScoringModel:
         entry_or_none = store.get(served)
         path = entry_or_none.model_path if entry_or_none else store.served_path
     artifact = load_artifact(path)
-    prepare(artifact.pipeline)
-    return ScoringModel(artifact.pipeline, artifact.target_names, artifact.manifest, path)
+    predictor = prepare(artifact.pipeline)
+    return ScoringModel(
+        artifact.pipeline, predictor, artifact.target_names, artifact.manifest, path
+    )
