@@ -181,6 +181,10 @@ class Staging:
         run = staging.root / "run.json"
         if staging.root.exists():
             staging._take_lock()
+            if not run.is_file():  # killed before it recorded what it scores: nothing to keep
+                staging.release()
+                shutil.rmtree(staging.root, ignore_errors=True)
+                return cls.open(output, fmt, chunk_rows, record, resume=resume)
             if not resume:
                 staging.release()
                 raise OutputError(
@@ -235,6 +239,8 @@ class Staging:
     def finish(self, *, folder: bool, overwrite: bool, sidecar: dict[str, Any]) -> None:
         """Make the parts the output at once, then remove the staging folder."""
         fmt = self.parts.format
+        for scratch in self.parts.folder.glob(".*"):  # a part an interrupted run left half-written
+            scratch.unlink()
         if folder:
             if fmt != "parquet":
                 _write_json(self.parts.folder / META, sidecar)
@@ -301,6 +307,8 @@ def describe_difference(before: dict[str, Any], now: dict[str, Any]) -> str | No
             return f"the input's file {name} is gone since the interrupted run"
         if old_files[name] != new_files[name]:
             (size, _), (now_size, _) = old_files[name], new_files[name]
+            if size == now_size:
+                return f"the input's file {name} was modified since the interrupted run"
             return (
                 f"the input's file {name} changed since the interrupted run "
                 f"({size} bytes then, {now_size} now)"
