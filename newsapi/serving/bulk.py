@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from newsapi.serving.batching import chunk_end
@@ -129,6 +130,22 @@ class BulkProcess:
             for future in sent:  # after a failure: nobody waits for these any more
                 future.cancel()
         return labels
+
+    async def labels_for(self, version: str, pipeline: Any, texts: list[str]) -> list[int] | None:
+        """The labels of ``texts`` from the child when it is ready for this model, else None:
+        the caller's model thread does the work then, so nothing ever waits for the child."""
+        pool = self.ready_for(version, pipeline)
+        if pool is None:
+            return None
+        try:
+            return await self.predict(pool, texts)
+        except BrokenProcessPool as exc:  # the child died
+            self.died(version, exc)
+        except Exception as exc:
+            # its pool was shut down for a newer model, or its predict raised: the model
+            # thread does the work (and reports any error of its own as usual)
+            log.debug("bulk process call failed (%r): using the model thread", exc)
+        return None
 
     def _chunks(self, texts: list[str]) -> Iterator[list[str]]:
         start = 0

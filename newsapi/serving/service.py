@@ -15,18 +15,19 @@ import asyncio
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 from newsapi.errors import NewsapiError
-from newsapi.model.artifact import FIX, Artifact, ArtifactError, load_artifact
+from newsapi.model.artifact import Artifact
 from newsapi.serving.activity import Activity
 from newsapi.serving.batching import MicroBatcher, ModelLane
 from newsapi.serving.bulk import BulkProcess
 from newsapi.serving.cache import PredictionCache, entry_key, entry_keys
-from newsapi.serving.explain import Explanation, explain_texts, explainable
+from newsapi.serving.compute import classify_items, load_model
+from newsapi.serving.explain import Explanation
+from newsapi.serving.explaining import Explainer
 from newsapi.serving.metrics import Metrics
-from newsapi.serving.predictor import Inference, Predictor, prepare
+from newsapi.serving.predictor import Inference, Predictor
 from newsapi.serving.results import (
     Computed,
     ModelNotReadyError,
@@ -37,7 +38,7 @@ from newsapi.serving.results import (
 )
 from newsapi.serving.startup import freeze_startup_objects
 from newsapi.settings import Settings
-from newsapi.store.served import load_served, stored_entry
+from newsapi.store.served import stored_entry
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +73,7 @@ class Classifier:
             max_size=settings.batching.batch_max_size,
             window=settings.batching.batch_window_ms / 1000,
         )
-        # concurrent /explanation calls share one model call too (keyed by their ``top``)
-        self._explainer: MicroBatcher[tuple[str, int], tuple[str, Explanation]] = MicroBatcher(
-            self._explain_batch,
-            max_size=settings.batching.batch_max_size,
-            window=settings.batching.batch_window_ms / 1000,
-        )
+        self._explainer = Explainer(self.current, self._lane, settings.batching)
         self._reload_lock = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -91,22 +87,9 @@ class Classifier:
         crash, or replaced by the store's last good promoted model when unusable
         (:func:`newsapi.store.served.load_served`); a reload refuses a bad file instead.
         """
+        artifact, predictor, fallback = load_model(self.settings, from_store=from_store)
         if from_store:
-            artifact, self.fallback = load_served(
-                self.settings.model.model_path,
-                allow_version_mismatch=self.settings.model.allow_version_mismatch,
-            )
-        else:
-            artifact = load_artifact(
-                self.settings.model.model_path,
-                allow_version_mismatch=self.settings.model.allow_version_mismatch,
-            )
-        try:
-            predictor = prepare(artifact.pipeline)
-        except Exception as exc:
-            raise ArtifactError(
-                f"model file {artifact.path} loads but cannot predict ({exc!r}); {FIX}"
-            ) from exc
+            self.fallback = fallback
         return artifact, predictor
 
     async def start(self) -> None:
@@ -238,27 +221,16 @@ class Classifier:
     ) -> list[Computed]:
         """The answers for a call's misses: from the bulk process when it is large and the
         process is ready for this model, else from the model thread, chunk by chunk."""
-        version = artifact.model_version
-        pool = None
-        if (
-            self.settings.batching.bulk_process
-            and len(items) >= self.settings.batching.bulk_process_min_texts
-        ):
-            pool = self.bulk.ready_for(version, artifact.pipeline)
-        if pool is not None:
-            try:
-                labels = await self.bulk.predict(pool, [text for _, text in items])
-            except BrokenProcessPool as exc:  # the child died: the model thread does the work
-                self.bulk.died(version, exc)
-            except Exception as exc:
-                # its pool was shut down for a newer model, or its predict raised: the model
-                # thread does the work (and reports any error of its own as usual)
-                log.debug("bulk process call failed (%r): using the model thread", exc)
-            else:
-                self.metrics.predictions.labels("bulk_process").inc(len(labels))
-                self.metrics.inferred[predictor.inference].inc(len(labels))
-                names = artifact.target_names
-                return [Computed(names[label], False) for label in labels]
+        version, batching = artifact.model_version, self.settings.batching
+        labels = None
+        if batching.bulk_process and len(items) >= batching.bulk_process_min_texts:
+            texts = [text for _, text in items]
+            labels = await self.bulk.labels_for(version, artifact.pipeline, texts)
+        if labels is not None:
+            self.metrics.predictions.labels("bulk_process").inc(len(labels))
+            self.metrics.inferred[predictor.inference].inc(len(labels))
+            names = artifact.target_names
+            return [Computed(names[label], False) for label in labels]
         read_disk = self._reads_disk(len(items))
         return await self._lane.run_chunked(
             items, partial(self._classify, artifact, predictor, read_disk=read_disk), text_length
@@ -301,21 +273,9 @@ class Classifier:
         *,
         read_disk: bool,
     ) -> list[Computed]:
-        """Runs in the model thread: the disk tier if asked, then ``predict``."""
-        stored: list[str | None] = [None] * len(items)
-        if read_disk:
-            stored = self.cache.disk.get_many([key for key, _ in items])
-            hits = sum(value is not None for value in stored)
-            self.metrics.disk_hit.inc(hits)
-            self.metrics.disk_miss.inc(len(items) - hits)
-        todo = [text for (_, text), value in zip(items, stored, strict=True) if value is None]
-        if not todo:
-            return [Computed(value, True) for value in stored]  # type: ignore[arg-type]
-        predicted = predictor.categories(artifact.target_names, todo)
-        self.metrics.predictions.labels("model").inc(len(todo))
-        self.metrics.inferred[predictor.inference].inc(len(todo))
-        fresh = iter(predicted)
-        return [Computed(next(fresh), False) if v is None else Computed(v, True) for v in stored]
+        """Runs in the model thread: :func:`.compute.classify_items`."""
+        disk = self.cache.disk if read_disk else None
+        return classify_items(disk, self.metrics, artifact, predictor, items)
 
     async def scores(self, texts: list[str]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
         """The model version, and each text's category and per-category probabilities,
@@ -330,34 +290,8 @@ class Classifier:
         return artifact.model_version, scored
 
     async def explain(self, texts: list[str], top: int = 10) -> tuple[str, list[Explanation]]:
-        """The model version, and why each text got its category (its ``top`` largest terms),
-        computed fresh: an explanation is hundreds of bytes to hundreds of kilobytes, and the
-        cache tiers bound their bytes by counting entries of one size. A single text joins
-        the next micro-batch of explanations; several take turns with the other work of the
-        model lane, chunk by chunk."""
-        artifact = self.current()
-        explainable(artifact.pipeline)  # refused before any work is queued
-        if len(texts) == 1:
-            version, explanation = await self._explainer.submit((texts[0], top))
-            return version, [explanation]
-        work = partial(explain_texts, artifact.pipeline, artifact.target_names, top=top)
-        return artifact.model_version, await self._lane.run_chunked(texts, work, len)
-
-    async def _explain_batch(self, items: list[tuple[str, int]]) -> list[tuple[str, Explanation]]:
-        """The explanation micro-batcher's handler: one model call per ``top`` asked."""
-        artifact = self.current()
-        explainable(artifact.pipeline)  # a reload may have swapped in another model
-
-        def work() -> list[tuple[str, Explanation]]:
-            answers: dict[int, Explanation] = {}
-            for top in {top for _, top in items}:
-                indexes = [i for i, (_, wanted) in enumerate(items) if wanted == top]
-                texts = [items[i][0] for i in indexes]
-                explained = explain_texts(artifact.pipeline, artifact.target_names, texts, top)
-                answers.update(zip(indexes, explained, strict=True))
-            return [(artifact.model_version, answers[i]) for i in range(len(items))]
-
-        return await self._lane.run(work)
+        """The model version, and why each text got its category (:mod:`.explaining`)."""
+        return await self._explainer.explain(texts, top)
 
     async def clear_cache(self) -> None:
         self.cache.memory.clear()
