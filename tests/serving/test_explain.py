@@ -18,6 +18,7 @@ from sklearn.svm import LinearSVC
 
 from newsapi.model.params import CLASSIFIERS, TrainingParameters
 from newsapi.serving.explain import MAX_TOP, Explanation, ExplanationError, explain_texts
+from newsapi.serving.explain_weights import lean_of
 from newsapi.serving.startup import lay_out_weights
 from newsapi.training.pipeline import build_pipeline
 from tests.support import tiny_corpus
@@ -77,6 +78,26 @@ def test_the_parts_sum_to_the_classifiers_own_score_difference(
         total = e.bias + sum(t.weight for t in e.terms) + e.rest
         assert abs(total - difference) <= 1e-9
         assert len(e.terms) + e.rest_terms == pipeline[:-1].transform([text]).nnz
+
+
+@pytest.mark.parametrize("ngram_max", [1, 2])
+@pytest.mark.parametrize("categories", [3, 2])
+@pytest.mark.parametrize("classifier", CLASSIFIERS)
+def test_the_lean_path_explains_exactly_as_scikit_learn(
+    classifier: str, categories: int, ngram_max: int
+) -> None:
+    """Through the lean path (the served way) and through scikit-learn's transform and
+    scores, every field is equal, floats bit for bit: in one call and one text at a time."""
+    pipeline, names = fitted(classifier, categories, ngram_max=ngram_max)
+    assert lean_of(pipeline) is not None
+    texts = [*TEXTS, *tiny_corpus().test_texts[:20], "", "ROCKET " * 50, "İ naïve café"]
+    lean = explain_texts(pipeline, names, texts, MAX_TOP)
+    assert lean == explain_texts(pipeline, names, texts, MAX_TOP, lean=False)
+    for text, expected in zip(texts, lean, strict=True):
+        assert explain_texts(pipeline, names, [text], 3) == explain_texts(
+            pipeline, names, [text], 3, lean=False
+        )
+        assert explain_one(pipeline, names, text).terms == expected.terms
 
 
 @pytest.mark.parametrize("categories", [3, 2])
@@ -198,6 +219,7 @@ def test_steps_before_the_vectorizer_give_weights_and_terms_without_spans() -> N
     steps = [step for _, step in build_pipeline().steps]
     pipeline = make_pipeline(FunctionTransformer(lambda texts: texts), *steps)
     pipeline.fit(corpus.train_texts, corpus.train_labels)
+    assert lean_of(pipeline) is None  # scikit-learn computes it
     e = explain_one(pipeline, corpus.target_names, "rocket rocket oven")
     assert {t.term: t.spans for t in e.terms} == {"rocket": (), "oven": ()}
     assert abs(e.bias + sum(t.weight for t in e.terms) - e.difference) <= 1e-9

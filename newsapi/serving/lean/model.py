@@ -67,27 +67,37 @@ class LeanModel:
 
     def decisions_as_matrix(self, texts: Sequence[str]) -> np.ndarray:
         """:meth:`decisions`, the texts as one CSR matrix through scikit-learn's kernels."""
+        return self.decisions_of(self.features(texts))
+
+    def decisions_of(self, features: sp.csr_array) -> np.ndarray:
+        """:meth:`decisions` of rows from :meth:`features`: scipy's sparse product, then the
+        offset."""
+        product: np.ndarray = features @ self.weights
+        return product.reshape(features.shape[0], self.columns) + self.offset
+
+    def features(self, texts: Sequence[str]) -> sp.csr_array:
+        """(texts x features): ``TfidfVectorizer.transform(texts)``, the same values in the same
+        column order (what the explanations read, one part per stored value)."""
         tokens = [self.analyze(text) for text in texts]
         every = list(chain.from_iterable(tokens))
         found = self._indexes(every, len(every))
         rows = np.repeat(np.arange(len(texts)), np.fromiter(map(len, tokens), np.intp, len(texts)))
         known = found >= 0
-        features = self.weights.shape[0]
+        width = self.weights.shape[0]
         # one sort counts every (text, term) cell and leaves each row's terms in column
         # order, as CountVectorizer's sort_indices does
-        cells, counts = np.unique(rows[known] * features + found[known], return_counts=True)
-        rows, columns = np.divmod(cells, features)
+        cells, counts = np.unique(rows[known] * width + found[known], return_counts=True)
+        rows, columns = np.divmod(cells, width)
         indptr = np.zeros(len(texts) + 1, dtype=np.intp)
         np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
         values = counts.astype(np.float64)
-        matrix = sp.csr_array((values, columns, indptr), shape=(len(texts), features))
+        matrix = sp.csr_array((values, columns, indptr), shape=(len(texts), width))
         self._weigh(matrix.indices, matrix.data)
         if self.norm == "l2":
             inplace_csr_row_normalize_l2(matrix)
         elif self.norm == "l1":
             inplace_csr_row_normalize_l1(matrix)
-        product: np.ndarray = matrix @ self.weights
-        return product.reshape(len(texts), self.columns) + self.offset
+        return matrix
 
     def labels(self, texts: Sequence[str]) -> np.ndarray:
         """scikit-learn's ``predict``: the class of each text."""
