@@ -5,7 +5,7 @@ weights and offsets read off the fitted classifier."""
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import sklearn
@@ -13,11 +13,20 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from newsapi.errors import NewsapiError
 from newsapi.model.params import CLASSIFIER_KINDS
-from newsapi.serving.lean import LeanModel, check, compile_pipeline
+from newsapi.serving.lean import ONE_BY_ONE_MAX, LeanModel, check, compile_pipeline
 
 #: the score each kind of classifier decides by, as its own method computes it
 SCORES = {"coef_": "decision_function", "feature_log_prob_": "joint_log_likelihood"}
 _KINDS = {kind.estimator: kind for kind in CLASSIFIER_KINDS.values()}
+
+
+class Rows(NamedTuple):
+    """Rows of features in CSR's three arrays (what an explanation reads of a sparse
+    matrix), for texts computed one by one."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
 
 
 class ExplanationError(NewsapiError):
@@ -60,9 +69,23 @@ def features_and_scores(
     class's score (texts x classes): through the pipeline's lean form when it compiles and
     ``lean`` is true, else through scikit-learn."""
     compiled = lean_of(pipeline) if lean else None
+    if compiled is not None and 0 < len(texts) <= ONE_BY_ONE_MAX:
+        # as the predictions do (newsapi.serving.lean), a few texts one by one, without
+        # building a sparse matrix
+        rows = [compiled.row_features(text) for text in texts]
+        decisions = [compiled.row_decisions(found, values) for found, values in rows]
+        indptr = np.zeros(len(texts) + 1, dtype=np.intp)
+        np.cumsum([found.size for found, _ in rows], out=indptr[1:])
+        features = Rows(
+            indptr,
+            np.concatenate([found for found, _ in rows]),
+            np.concatenate([values for _, values in rows]),
+        )
+        scores = np.array(decisions).reshape(len(texts), compiled.columns)
+        return features, _two_columns(scores)
     if compiled is not None:
-        features = compiled.features(texts)
-        return features, _two_columns(compiled.decisions_of(features))
+        matrix = compiled.features(texts)
+        return matrix, _two_columns(compiled.decisions_of(matrix))
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         features = pipeline[:-1].transform(texts).tocsr()
         return features, _scores(pipeline[-1], features)

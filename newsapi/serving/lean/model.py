@@ -122,14 +122,19 @@ class LeanModel:
         return np.fromiter(map(self.vocabulary.get, terms, repeat(-1, count)), np.intp, count)
 
     def _row(self, text: str) -> np.ndarray:
+        return self.row_decisions(*self.row_features(text))
+
+    def row_features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text's row of :meth:`features` without a sparse matrix: its columns (in
+        order) and their values."""
         counts = Counter(self.analyze(text))
         size = len(counts)
         found = self._indexes(counts, size)
         known = found >= 0
         found = found[known]
-        if not found.size:  # no known term: scikit-learn's product is a row of zeros
-            return np.zeros(self.columns) + self.offset
         values = np.fromiter(counts.values(), np.float64, size)[known]
+        if not found.size:
+            return found, values
         order = found.argsort()
         found, values = found[order], values[order]
         self._weigh(found, values)
@@ -138,6 +143,12 @@ class LeanModel:
             total = np.add.accumulate(magnitudes)[-1]
             if total != 0.0:
                 values /= np.sqrt(total) if self.norm == "l2" else total
+        return found, values
+
+    def row_decisions(self, found: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """One row of :meth:`decisions` from :meth:`row_features`."""
+        if not found.size:  # no known term: scikit-learn's product is a row of zeros
+            return np.zeros(self.columns) + self.offset
         running = np.add.accumulate(self.weights[found] * values[:, None], axis=0)
         # + offset (0.0 for none) also turns a -0.0 sum into scipy's 0.0
         row: np.ndarray = running[-1] + self.offset
