@@ -5,10 +5,10 @@ An entry appears whole or not at all: it is written into a staging folder inside
 (:mod:`.promotions`), then the promoted pair is replaced file by file, model first; every model
 that promotion can write has its manifest in the store, so a reader that catches the moment
 between the two renames verifies the bytes against the store's manifest instead
-(:func:`newsapi.model.artifact.load_artifact`), and :meth:`ModelStore.repair` puts the served
-manifest (and the log) right at the next start. An entry is promoted, restored or repaired from
-only when its folder name, its manifest's ``model_version`` and its bytes' sha256 agree
-(:meth:`StoredModel.verify`). The folders are described in :mod:`.layout`.
+(:func:`newsapi.model.artifact.load_artifact`), and :meth:`ModelStore.repair` (:mod:`.recovery`)
+puts the served manifest (and the log) right at the next start. An entry is promoted,
+restored or repaired from only when its folder name, its manifest's ``model_version`` and its
+bytes' sha256 agree (:meth:`StoredModel.verify`). The folders are described in :mod:`.layout`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from newsapi.model.artifact import (
     sha256_bytes,
 )
 from newsapi.settings import MODEL_FILENAME
+from newsapi.store import recovery
 from newsapi.store.layout import (
     FAILED,
     LOG_NAME,
@@ -44,7 +45,7 @@ from newsapi.store.layout import (
     fsync_dir,
     fsync_tree,
 )
-from newsapi.store.promotions import FAILED_SWITCH, PromotionLog
+from newsapi.store.promotions import FAILED_SWITCH, PromotionLog, nothing_to_roll_back
 from newsapi.store.staging import discard, staging_folder
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class ModelStore:
         after its record marks the record failed; a crash between the two leaves a record
         whose switch never happened, which :meth:`repair` marks failed at the next start.
         """
-        with self._lock():
+        with self.locked():
             entry = self.resolve(version)
             entry.verify()
             previous = self.served_version()
@@ -209,28 +210,8 @@ class ModelStore:
         """Serve again the model promoted before the current one."""
         stack = self.promotion_stack()
         if len(stack) < 2:
-            raise StoreError(self._nothing_to_roll_back(stack))
+            raise StoreError(nothing_to_roll_back(self.history(), stack))
         return self.promote(stack[-2], how="rollback")
-
-    def _nothing_to_roll_back(self, stack: list[str]) -> str:
-        events = self.history()
-        served = list(
-            dict.fromkeys(
-                str(event["version"])
-                for event, after in zip(events, [*events[1:], {}], strict=False)
-                if FAILED_SWITCH not in (event.get("how"), after.get("how"))
-            )
-        )
-        if len(served) < 2:
-            return (
-                "nothing to roll back to: fewer than two models were ever promoted "
-                "(see `newsapi runs`, then `newsapi promote VERSION`)"
-            )
-        return (
-            f"nothing to roll back to: the start of the promotion history is reached (model "
-            f"{stack[-1] if stack else served[0]}); promoted so far, oldest first: "
-            f"{', '.join(served)}; serve one again with `newsapi promote VERSION`"
-        )
 
     def repair(self) -> str | None:
         """Make the served pair and the log consistent after a crash, from the store; say
@@ -242,47 +223,11 @@ class ModelStore:
         promoted entry that verifies. Each record is written before the files it describes.
         Returns a one-line description, or None when the served pair needed nothing.
         """
-        if not self.models.is_dir():
-            return None
-        with self._lock():
-            served = self.served_version()
-            try:
-                manifest = read_manifest(self.served_path) if served else None
-            except ArtifactError:
-                manifest = None
-            if served and manifest and manifest["sha256"][:VERSION_LENGTH] == served:
-                self._reconcile_log(served)
-                return None
-            entry = self._verified(self.get(served)) if served else None
-            if entry is not None:
-                self.log.append(entry.version, None, "repair")
-                atomic_write(
-                    manifest_path(self.served_path),
-                    manifest_path(entry.model_path).read_bytes(),
-                )
-                return f"served manifest restored from the store entry of model {entry.version}"
-            candidate = self.last_good()
-            if candidate is None:
-                return None
-            self.log.append(candidate.version, served, "repair")
-            atomic_write(self.served_path, candidate.model_path.read_bytes())
-            atomic_write(
-                manifest_path(self.served_path), manifest_path(candidate.model_path).read_bytes()
-            )
-            return (
-                "the promoted model was unusable; restored the last good promoted model "
-                f"{candidate.version} from the store"
-            )
+        return recovery.repair(self)
 
     def last_good(self, exclude: str | None = None) -> StoredModel | None:
         """The most recently promoted entry that verifies (other than ``exclude``)."""
-        for version in reversed(self.promotion_stack()):
-            if version == exclude:
-                continue
-            entry = self._verified(self.get(version))
-            if entry is not None:
-                return entry
-        return None
+        return recovery.last_good(self, exclude)
 
     def record_failure(self, notebook: Path, keep: int = 5) -> Path:
         """Keep the executed copy of a failed notebook in ``failed/``, pruned to ``keep``."""
@@ -316,40 +261,6 @@ class ModelStore:
             f"{previous or 'no model'}, and the promotion of {entry.version} is recorded as failed"
         )
 
-    def _reconcile_log(self, served: str) -> None:
-        """Make the log's last promoted version the served one: a record written ahead of a
-        switch that a crash stopped is marked failed; any other difference (a pair copied by
-        hand) is recorded as a repair."""
-        stack = self.promotion_stack()
-        if stack[-1:] == [served]:
-            return
-        events = self.log.effective()
-        last = events[-1] if events else None
-        if (
-            last is not None
-            and stack
-            and last["version"] == stack[-1]
-            and last.get("previous") == served
-            and last.get("how") in ("promote", "rollback")
-        ):
-            self.log.append(str(last["version"]), served, FAILED_SWITCH)
-            if self.promotion_stack()[-1:] == [served]:
-                return
-        if self._verified(self.get(served)) is not None:
-            self.log.append(served, None, "repair")
-
-    @staticmethod
-    def _verified(entry: StoredModel | None) -> StoredModel | None:
-        """``entry`` when its folder, manifest and bytes agree, else None."""
-        if entry is None:
-            return None
-        try:
-            entry.verify()
-        except StoreError as exc:
-            log.warning("%s", exc)
-            return None
-        return entry
-
     def _commit(self, staging: Path, artifact: Artifact) -> StoredModel:
         version = str(artifact.manifest["model_version"])
         os.chmod(staging, 0o755)  # noqa: S103  mkdtemp makes it private; entries are plain folders
@@ -367,7 +278,8 @@ class ModelStore:
         return StoredModel(target, artifact.manifest)
 
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def locked(self) -> Iterator[None]:
+        """Hold the store's lock: one promotion, rollback or repair at a time."""
         self.models.mkdir(parents=True, exist_ok=True)
         with (self.models / ".lock").open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

@@ -127,3 +127,26 @@ class PromotionLog:
             elif not stack or stack[-1] != event["version"]:
                 stack.append(str(event["version"]))
         return stack
+
+
+def nothing_to_roll_back(events: list[dict[str, Any]], stack: list[str]) -> str:
+    """Why a rollback has nowhere to go, from the log's ``events`` and promoted ``stack``:
+    fewer than two models ever served, or the start of the history reached (with what was
+    promoted, oldest first)."""
+    served = list(
+        dict.fromkeys(
+            str(event["version"])
+            for event, after in zip(events, [*events[1:], {}], strict=False)
+            if FAILED_SWITCH not in (event.get("how"), after.get("how"))
+        )
+    )
+    if len(served) < 2:
+        return (
+            "nothing to roll back to: fewer than two models were ever promoted "
+            "(see `newsapi runs`, then `newsapi promote VERSION`)"
+        )
+    return (
+        f"nothing to roll back to: the start of the promotion history is reached (model "
+        f"{stack[-1] if stack else served[0]}); promoted so far, oldest first: "
+        f"{', '.join(served)}; serve one again with `newsapi promote VERSION`"
+    )
