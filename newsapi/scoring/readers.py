@@ -3,7 +3,7 @@
 
 CSV and JSON Lines are parsed by pyarrow in blocks of
 :data:`~newsapi.scoring.sources.BLOCK_BYTES` through plain reads of a byte range
-(:class:`~newsapi.scoring.sources.RangeFile`); Parquet is read row group by row group with a
+(:class:`~newsapi.scoring.files.RangeFile`); Parquet is read row group by row group with a
 small read buffer; a text file is read whole. A CSV file's text column is read as bytes and
 decoded row by row later (:mod:`.batches`): one value that is not UTF-8 is one row without text,
 not a failed file.
@@ -19,13 +19,13 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from newsapi.scoring.files import RangeFile
 from newsapi.scoring.sources import (
     BATCH_ROWS,
     BLOCK_BYTES,
     InputError,
     Piece,
     Plan,
-    RangeFile,
     RawBatch,
     first_line,
 )

@@ -13,8 +13,6 @@ runs, so a cluster parses the input exactly as one process does.
 from __future__ import annotations
 
 import csv
-import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from newsapi.errors import NewsapiError
+from newsapi.scoring.files import RangeFile, Stamp, file_stamps, line_ranges, listed_files
 
 #: rows handed to the model at once: the compute floor's batch (the docs' benchmark page)
 BATCH_ROWS = 1_000
@@ -50,15 +49,6 @@ BINARY_TYPES = (pa.binary(), pa.large_binary(), pa.binary_view())
 
 class InputError(NewsapiError):
     """The input cannot be scored as given; the message names the file and the fix."""
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """One input file as ``--resume`` recognises it: its name, size and modification time."""
-
-    name: str
-    size: int
-    mtime_ns: int
 
 
 @dataclass(frozen=True)
@@ -108,7 +98,6 @@ class RawBatch:
     size: int
 
 
-# -- planning ---------------------------------------------------------------------------------
 def plan_input(path: Path, text_column: str = "text", id_column: str | None = None) -> Plan:
     """Check ``path`` and cut it into pieces; :class:`InputError` with one line otherwise."""
     if not path.exists():
@@ -166,33 +155,12 @@ def plan_input(path: Path, text_column: str = "text", id_column: str | None = No
         id_name=id_column or "row",
         id_type=id_type,
         pieces=tuple(pieces),
-        stamps=_stamps(path, files),
+        stamps=file_stamps(path, files),
     )
-
-
-def listed_files(folder: Path) -> list[Path]:
-    """The regular files under ``folder`` in name order, hidden (``.``) and underscore
-    (``_SUCCESS``, ``_metadata``) names left out at every level, as Spark and Dask do."""
-    found = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        for name in sorted(names):
-            if not name.startswith((".", "_")) and os.path.isfile(os.path.join(root, name)):
-                found.append(Path(root) / name)
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
 def _suffix(path: Path) -> str:
     return path.suffix.lower()
-
-
-def _stamps(root: Path, files: list[Path]) -> tuple[Stamp, ...]:
-    out = []
-    for file in files:
-        stat = file.stat()
-        name = file.relative_to(root).as_posix() if root.is_dir() else file.name
-        out.append(Stamp(name, stat.st_size, stat.st_mtime_ns))
-    return tuple(out)
 
 
 def _missing(file: Path, what: str, name: str, columns: list[str], option: str) -> InputError:
@@ -266,26 +234,10 @@ def _plan_jsonl(
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{file}: not readable as JSON Lines ({first_line(exc)})") from None
     _check_columns(file, schema.names, text_column, id_column)
-    pieces: list[Piece] = []
-    start = 0
-    with file.open("rb") as handle:
-        while start < size:
-            stop = min(size, start + PIECE_BYTES)
-            if stop < size:  # move the cut to just after the next line break
-                handle.seek(stop)
-                while True:
-                    chunk = handle.read(64 * 2**10)
-                    if not chunk:
-                        stop = size
-                        break
-                    newline = chunk.find(b"\n")
-                    if newline >= 0:
-                        stop += newline + 1
-                        break
-                    stop += len(chunk)
-            pieces.append(Piece(first + len(pieces), "jsonl", str(file), start, stop,
-                                size=stop - start))  # fmt: skip
-            start = stop
+    pieces = [
+        Piece(first + index, "jsonl", str(file), start, stop, size=stop - start)
+        for index, (start, stop) in enumerate(line_ranges(file, size, PIECE_BYTES))
+    ]
     id_type = None
     if id_column:
         id_type = schema.field(id_column).type
@@ -297,7 +249,7 @@ def _plan_text(root: Path, files: list[Path]) -> Plan:
     pieces: list[Piece] = []
     group: list[str] = []
     nbytes = 0
-    stamps = _stamps(root, files)
+    stamps = file_stamps(root, files)
     for stamp in stamps:
         group.append(stamp.name)
         nbytes += stamp.size
@@ -325,33 +277,3 @@ def _text_piece(index: int, root: Path, names: list[str], nbytes: int) -> Piece:
 def first_line(exc: BaseException) -> str:
     """The first line of an error's message (pyarrow's run over several)."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-# -- a byte range -------------------------------------------------------------------------
-class RangeFile(io.RawIOBase):
-    """Bytes ``start`` to ``stop`` of a file, read with plain reads (a memory map would count
-    every page of a large input as resident memory), counting what has been read."""
-
-    def __init__(self, path: str | Path, start: int, stop: int) -> None:
-        super().__init__()
-        self._handle = open(path, "rb")  # noqa: SIM115  closed in close()
-        self._handle.seek(start)
-        self._left = stop - start
-        self.consumed = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        wanted = min(len(view), self._left)
-        if wanted <= 0:
-            return 0
-        count = self._handle.readinto(view[:wanted]) or 0
-        self._left -= count
-        self.consumed += count
-        return count
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()

@@ -12,8 +12,9 @@ import pytest
 
 from newsapi.scoring import sources
 from newsapi.scoring.batches import decode
+from newsapi.scoring.files import listed_files
 from newsapi.scoring.readers import count_rows, read_piece
-from newsapi.scoring.sources import listed_files, plan_input
+from newsapi.scoring.sources import plan_input
 from tests.scoring.helpers import sentences
 from tests.support import write_csv
 
