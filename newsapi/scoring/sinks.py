@@ -27,6 +27,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from newsapi.errors import NewsapiError
+from newsapi.scoring.run_record import describe_difference
 
 SUFFIX = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
 #: rows per part file by default: what a resumed run may have to do again, at most
@@ -291,36 +292,3 @@ def merge(parts: list[Path], target: Path, fmt: str) -> None:
                 if fmt == "csv" and i > 0:
                     handle.readline()  # the header: column names hold no line break
                 shutil.copyfileobj(handle, out, 2**20)
-
-
-def describe_difference(before: dict[str, Any], now: dict[str, Any]) -> str | None:
-    """What differs between an interrupted run's record and this run's, in words; None when
-    they are the same."""
-    if before.get("input") != now.get("input"):
-        return f"the interrupted run scored {before.get('input')}, this one {now.get('input')}"
-    old_files = {f[0]: f[1:] for f in before.get("files", [])}
-    new_files = {f[0]: f[1:] for f in now.get("files", [])}
-    for name in sorted(set(old_files) | set(new_files)):
-        if name not in old_files:
-            return f"the input has a new file {name} since the interrupted run"
-        if name not in new_files:
-            return f"the input's file {name} is gone since the interrupted run"
-        if old_files[name] != new_files[name]:
-            (size, _), (now_size, _) = old_files[name], new_files[name]
-            if size == now_size:
-                return f"the input's file {name} was modified since the interrupted run"
-            return (
-                f"the input's file {name} changed since the interrupted run "
-                f"({size} bytes then, {now_size} now)"
-            )
-    if before.get("model_sha256") != now.get("model_sha256"):
-        old = str(before.get("model_sha256"))[:12]
-        return f"the interrupted run used model {old}, this one {now['model_sha256'][:12]}"
-    old_options, new_options = before.get("options", {}), now.get("options", {})
-    for name in sorted(set(old_options) | set(new_options)):
-        if old_options.get(name) != new_options.get(name):
-            return (
-                f"the interrupted run had {name}={json.dumps(old_options.get(name))}, "
-                f"this one {name}={json.dumps(new_options.get(name))}"
-            )
-    return None

@@ -9,7 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from newsapi.scoring.sinks import OutputError, Staging, describe_difference
+from newsapi.scoring.run_record import describe_difference
+from newsapi.scoring.sinks import OutputError, Staging
 
 SCHEMA = pa.schema([("row", pa.int64()), ("category", pa.string())])
 RECORD = {"input": "/in.csv", "files": [["in.csv", 10, 1]], "model_sha256": "ab" * 32,
