@@ -8,7 +8,8 @@ import click
 
 from newsapi.cli import signals
 from newsapi.cli.common import RELOAD_HINT, fail, hint, open_store, run_options
-from newsapi.model.params import TrainingParameters, check_names, parameter_help, read_values
+from newsapi.model.params import TrainingParameters, check_names
+from newsapi.model.params_cli import parameter_help, read_values
 from newsapi.training.sweep.cost import CONFIRM_ABOVE_FITS
 
 

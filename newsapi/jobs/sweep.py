@@ -23,7 +23,7 @@ from newsapi.errors import NewsapiError
 from newsapi.jobs.notebook import absolute_dataset, execute, export_html, notebooks_dir
 from newsapi.model.artifact import manifest_path
 from newsapi.model.params import ParameterError
-from newsapi.model.params import read_values as read_command_values
+from newsapi.model.params_cli import read_values as read_command_values
 from newsapi.store.catalog import ModelStore, StoredModel
 from newsapi.store.staging import staging_folder
 from newsapi.training.sweep.report import gives_probabilities, shown_value

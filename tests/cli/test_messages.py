@@ -17,7 +17,8 @@ import pytest
 
 from newsapi.cli.train import promotion_line
 from newsapi.model.data import load_csv
-from newsapi.model.params import DEFAULTS, TrainingParameters, parameter_help
+from newsapi.model.params import DEFAULTS, TrainingParameters
+from newsapi.model.params_cli import parameter_help
 from newsapi.store.catalog import ModelStore
 from newsapi.training.run import train_and_store
 from tests.support import NEWSAPI, ROOT, newsapi

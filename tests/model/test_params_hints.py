@@ -15,8 +15,8 @@ from newsapi.model.params import (
     DEFAULTS,
     ParameterError,
     TrainingParameters,
-    parameter_help,
 )
+from newsapi.model.params_cli import parameter_help
 from tests.support import ROOT
 
 
