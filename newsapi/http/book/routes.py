@@ -1,5 +1,6 @@
-"""The book's protocol, declared once (:data:`PROTOCOL`): its error body, its FastAPI routes,
-each delegating to :mod:`newsapi.http.book.handlers`, and the fast lane's endpoints.
+"""The book's protocol, declared once (:data:`PROTOCOL`): its error body
+(:mod:`.errors`), its FastAPI routes, each delegating to :mod:`newsapi.http.book.handlers`, and
+the fast lane's endpoints.
 
 Well-formed ``POST /prediction`` and ``/predictions`` without a query string are usually
 answered by the fast lane (:mod:`newsapi.http.fastlane`) through the same handlers; these
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import TypeAdapter
 
 from newsapi.http.bodies import JsonBodyRoute, respond
+from newsapi.http.book.errors import ADMIN_ERRORS, error_body, explanation_errors, prediction_errors
 from newsapi.http.book.handlers import classify_many, classify_one, explain_one
 from newsapi.http.book.schemas import (
     ExplanationOutput,
@@ -25,79 +27,18 @@ from newsapi.http.book.schemas import (
     PredictionOutput,
     PredictionsOutput,
     ReloadOutput,
-    ValidationErrorBody,
     explanation_model,
     request_models,
 )
 from newsapi.http.deps import ClassifierDep, require_admin
-from newsapi.http.openapi import ANSWER_HEADERS, body_errors, error_response
-from newsapi.http.pipeline import Answer, ApiError
+from newsapi.http.openapi import ANSWER_HEADERS, error_response
+from newsapi.http.pipeline import Answer
 from newsapi.http.protocol import Endpoint, Protocol, Routes
 from newsapi.model.artifact import ArtifactError
 from newsapi.model.data import NEWSGROUPS
-from newsapi.serving.explain import MAX_TOP
 from newsapi.serving.service import Classifier
-from newsapi.settings import LimitSettings, Settings
+from newsapi.settings import Settings
 
-
-def error_body(error: ApiError) -> tuple[int, bytes]:
-    """The book's errors: FastAPI's ``{"detail": ...}`` (a message, or 422's error list)."""
-    return error.status, orjson.dumps({"detail": error.detail})
-
-
-def _errors(limits: LimitSettings) -> dict[int | str, dict[str, Any]]:
-    """The documented errors of a prediction call, with the configured limits."""
-    no_scores = "the served classifier (LinearSVC) gives no probabilities; ask without ?scores=true"
-    return {
-        **body_errors(limits, error_body, MessageBody),
-        422: error_response(
-            "body not valid JSON or not the schema, a bad ?scores flag, or ?scores=true on a "
-            "classifier without probabilities",
-            ValidationErrorBody | MessageBody,
-            {
-                "empty text": {"detail": [{"type": "string_too_short", "loc": ["body", "text"],
-                                           "msg": "String should have at least 1 character"}]},
-                "invalid JSON": {"detail": [{"type": "json_invalid", "loc": ["body"],
-                                             "msg": "Invalid JSON: EOF while parsing a string"}]},
-                "no probabilities": {"detail": no_scores},
-            },
-        ),
-        503: error_response("model not loaded", MessageBody,
-                            {"starting": {"detail": "the model is not loaded"}}),
-    }  # fmt: skip
-
-
-def explanation_errors(limits: LimitSettings) -> dict[int | str, dict[str, Any]]:
-    """The documented errors of an explanation call."""
-    calibrated = (
-        "the served classifier is calibrated (CalibratedClassifierCV): ...; serve a "
-        "model trained without calibrate to explain it"
-    )
-    return {
-        **_errors(limits),
-        422: error_response(
-            "body not valid JSON or not the schema, or a served classifier that cannot be "
-            "explained exactly",
-            ValidationErrorBody | MessageBody,
-            {
-                "top out of range": {"detail": [{"type": "less_than_equal", "loc": ["body", "top"],
-                                                 "msg": f"Input should be less than or equal to "
-                                                 f"{MAX_TOP}"}]},
-                "not explainable": {"detail": calibrated},
-            },
-        ),
-    }  # fmt: skip
-
-
-ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: error_response("a token is configured and none was sent", MessageBody,
-                        {"no token": {"detail": "this route needs an 'Authorization: Bearer "
-                                      "<token>' header"}}),
-    403: error_response("wrong token; or, with no token configured, a request that a "
-                        "cross-site form could send (no JSON content type, no X-Requested-With "
-                        "header)", MessageBody,
-                        {"wrong token": {"detail": "the bearer token is not valid"}}),
-}  # fmt: skip
 ScoresFlag = Annotated[
     bool, Query(description="add the probability of each category (422 if the model has none)")
 ]
@@ -109,7 +50,7 @@ def build(settings: Settings) -> Routes:
     prediction_input, predictions_input = request_models(
         limits.max_text_length, limits.max_batch_size
     )
-    errors = _errors(limits)
+    errors = prediction_errors(limits)
     router = APIRouter(route_class=JsonBodyRoute, strict_content_type=False)
 
     @router.post(
