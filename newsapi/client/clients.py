@@ -9,7 +9,7 @@ import email.utils
 import logging
 import time
 from collections.abc import Sequence
-from typing import TypeVar, overload
+from typing import Generic, TypeVar, overload
 
 import httpx
 
@@ -19,6 +19,8 @@ from newsapi.client.results import Explanation, ModelInfo, Prediction, Reload, S
 log = logging.getLogger("newsapi.client")
 
 T = TypeVar("T")
+TransportT = TypeVar("TransportT")
+HttpT = TypeVar("HttpT")
 #: the longest wait between two tries, whatever a Retry-After asks
 MAX_WAIT = 60.0
 
@@ -37,28 +39,10 @@ def _wait(response: httpx.Response | None, attempt: int, backoff: float) -> floa
     return min(wait, MAX_WAIT)
 
 
-def _retryable(call: Call, response: httpx.Response) -> bool:
-    return call.retry and response.status_code == 503
-
-
-def _log_retry(call: Call, why: str, wait: float, attempt: int, retries: int) -> None:
-    log.info(
-        "%s %s: %s; try %d of %d in %.1f s", call.method, call.path, why, attempt + 2,
-        retries + 1, wait,
-    )  # fmt: skip
-
-
-# -- the two clients ---------------------------------------------------------------------------
-class Client:
-    """A blocking client: ``Client("http://localhost:8000").predict("computer cpu memory ram")``.
-
-    ``token``: the server's admin token (``reload``); ``timeout``: seconds per request;
-    ``retries``: further tries after a connection error or a 503, ``backoff`` seconds apart
-    at first and doubling; ``batch_size``: texts per ``/predictions`` call (default: the
-    server's limit, read from its schema); ``transport``: an httpx transport instead of
-    the network (:class:`AsyncClient` takes ``httpx.ASGITransport(app)`` for an app in the
-    same process).
-    """
+class _Retrying(Generic[TransportT, HttpT]):
+    """What both clients share: their arguments, the calls they plan, and when to try a call
+    again after a connection error or a 503 (``retries`` further tries, ``backoff`` seconds
+    apart at first); each opens its own httpx client (:meth:`_open`)."""
 
     def __init__(
         self,
@@ -69,12 +53,54 @@ class Client:
         retries: int = 3,
         backoff: float = 0.2,
         batch_size: int | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: TransportT | None = None,
     ) -> None:
         self.retries = retries
         self.backoff = backoff
         self._calls = Calls(token, batch_size)
-        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._http: HttpT = self._open(base_url, timeout, transport)
+
+    def _open(self, base_url: str, timeout: float, transport: TransportT | None) -> HttpT:
+        raise NotImplementedError
+
+    def _retry_wait(
+        self, call: Call, attempt: int, outcome: httpx.Response | httpx.TransportError
+    ) -> float | None:
+        """Seconds to wait before trying ``call`` again after try ``attempt`` (from 0) ended
+        in ``outcome``; None when the outcome is final: a response to return, an error to
+        raise."""
+        last = attempt == self.retries or not call.retry
+        if isinstance(outcome, httpx.TransportError):
+            if last:
+                return None
+            wait, why = _wait(None, attempt, self.backoff), type(outcome).__name__
+        else:
+            if last or outcome.status_code != 503:
+                return None
+            wait, why = _wait(outcome, attempt, self.backoff), f"{outcome.status_code}"
+        log.info(
+            "%s %s: %s; try %d of %d in %.1f s", call.method, call.path, why, attempt + 2,
+            self.retries + 1, wait,
+        )  # fmt: skip
+        return wait
+
+
+# -- the two clients ---------------------------------------------------------------------------
+class Client(_Retrying[httpx.BaseTransport, httpx.Client]):
+    """A blocking client: ``Client("http://localhost:8000").predict("computer cpu memory ram")``.
+
+    ``token``: the server's admin token (``reload``); ``timeout``: seconds per request;
+    ``retries``: further tries after a connection error or a 503, ``backoff`` seconds apart
+    at first and doubling; ``batch_size``: texts per ``/predictions`` call (default: the
+    server's limit, read from its schema); ``transport``: an httpx transport instead of
+    the network (:class:`AsyncClient` takes ``httpx.ASGITransport(app)`` for an app in the
+    same process).
+    """
+
+    def _open(
+        self, base_url: str, timeout: float, transport: httpx.BaseTransport | None
+    ) -> httpx.Client:
+        return httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
     def __enter__(self) -> Client:
         return self
@@ -136,44 +162,30 @@ class Client:
 
     def _send(self, call: Call) -> httpx.Response:
         for attempt in range(self.retries + 1):
-            last = attempt == self.retries or not call.retry
             try:
                 response = self._http.request(
                     call.method, call.path, json=call.json, params=call.params,
                     headers=self._calls.headers(call),
                 )  # fmt: skip
             except httpx.TransportError as exc:
-                if last:
+                wait = self._retry_wait(call, attempt, exc)
+                if wait is None:
                     raise
-                wait = _wait(None, attempt, self.backoff)
-                _log_retry(call, type(exc).__name__, wait, attempt, self.retries)
             else:
-                if last or not _retryable(call, response):
+                wait = self._retry_wait(call, attempt, response)
+                if wait is None:
                     return response
-                wait = _wait(response, attempt, self.backoff)
-                _log_retry(call, f"{response.status_code}", wait, attempt, self.retries)
             time.sleep(wait)
         raise AssertionError("unreachable")  # the last try returns or raises
 
 
-class AsyncClient:
+class AsyncClient(_Retrying[httpx.AsyncBaseTransport, httpx.AsyncClient]):
     """The asyncio twin of :class:`Client`: the same arguments, methods to ``await``."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str | None = None,
-        *,
-        timeout: float = 30.0,
-        retries: int = 3,
-        backoff: float = 0.2,
-        batch_size: int | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.retries = retries
-        self.backoff = backoff
-        self._calls = Calls(token, batch_size)
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+    def _open(
+        self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -228,21 +240,18 @@ class AsyncClient:
 
     async def _send(self, call: Call) -> httpx.Response:
         for attempt in range(self.retries + 1):
-            last = attempt == self.retries or not call.retry
             try:
                 response = await self._http.request(
                     call.method, call.path, json=call.json, params=call.params,
                     headers=self._calls.headers(call),
                 )  # fmt: skip
             except httpx.TransportError as exc:
-                if last:
+                wait = self._retry_wait(call, attempt, exc)
+                if wait is None:
                     raise
-                wait = _wait(None, attempt, self.backoff)
-                _log_retry(call, type(exc).__name__, wait, attempt, self.retries)
             else:
-                if last or not _retryable(call, response):
+                wait = self._retry_wait(call, attempt, response)
+                if wait is None:
                     return response
-                wait = _wait(response, attempt, self.backoff)
-                _log_retry(call, f"{response.status_code}", wait, attempt, self.retries)
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # the last try returns or raises
