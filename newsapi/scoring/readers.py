@@ -11,7 +11,7 @@ not a failed file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -87,14 +87,7 @@ def _read_csv(plan: Plan, piece: Piece) -> Iterator[RawBatch]:
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(column_types=types, include_columns=wanted),
         )
-        seen = 0
-        for batch in reader:
-            texts, ids = _columns(batch, plan)
-            now = handle.consumed
-            yield from _split(texts, ids, now - seen)
-            seen = now
-        if piece.size > seen:
-            yield RawBatch(pa.array([], pa.binary()), None, piece.size - seen)
+        yield from _blocks(reader, handle, plan, piece, pa.binary())
 
 
 def _read_parquet(plan: Plan, piece: Piece) -> Iterator[RawBatch]:
@@ -122,14 +115,27 @@ def _read_jsonl(plan: Plan, piece: Piece) -> Iterator[RawBatch]:
                 explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
             ),
         )
-        seen = 0
-        for batch in reader:
-            texts, ids = _columns(batch, plan)
-            now = handle.consumed
-            yield from _split(texts, ids, now - seen)
-            seen = now
-        if piece.size > seen:
-            yield RawBatch(pa.array([], pa.string()), None, piece.size - seen)
+        yield from _blocks(reader, handle, plan, piece, pa.string())
+
+
+def _blocks(
+    reader: Iterable[pa.RecordBatch],
+    handle: RangeFile,
+    plan: Plan,
+    piece: Piece,
+    text_type: pa.DataType,
+) -> Iterator[RawBatch]:
+    """The batches of a block reader (CSV, JSON Lines) over ``handle``, each block's input
+    bytes shared among its batches; bytes of the piece the reader did not consume come as an
+    empty batch, so that the piece's bytes add up to its size."""
+    seen = 0
+    for batch in reader:
+        texts, ids = _columns(batch, plan)
+        now = handle.consumed
+        yield from _split(texts, ids, now - seen)
+        seen = now
+    if piece.size > seen:
+        yield RawBatch(pa.array([], text_type), None, piece.size - seen)
 
 
 def _read_text(plan: Plan, piece: Piece) -> Iterator[RawBatch]:
