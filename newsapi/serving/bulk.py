@@ -21,13 +21,14 @@ import pickle
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from newsapi.serving.batching import chunk_end
 from newsapi.serving.predictor import Predictor, prepare
+from newsapi.serving.stop_signals import on_stop_signal
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ class BulkProcess:
         self._pending: set[ProcessPoolExecutor] = set()  # pools whose child is starting
         self._failed_at = -RETRY_AFTER
         self._stopped = False
+        self._closed = False  # the server's shutdown has begun: no child starts
+        self._unwatch: Callable[[], None] = lambda: None
 
     @property
     def starting(self) -> bool:
@@ -101,6 +104,7 @@ class BulkProcess:
             return self._executor
         if (
             not self._stopped
+            and not self._closed
             and self._wanted != version
             and time.monotonic() - self._failed_at >= RETRY_AFTER
         ):
@@ -109,6 +113,19 @@ class BulkProcess:
             self._starting.add(task)
             task.add_done_callback(self._starting.discard)
         return None
+
+    def watch_shutdown(self) -> None:
+        """From the server's stop signal on, start no child (:meth:`close`): uvicorn's
+        graceful wait runs the requests in flight before the app's :meth:`stop`, and a large
+        one would otherwise start a child in a server that is ending (it was seen, and the
+        interpreter warned of the child's leaked semaphores)."""
+        self._unwatch = on_stop_signal(self.close)
+
+    def close(self) -> None:
+        """Start no child from now on; a ready or starting one stays, to be shut down by
+        :meth:`stop`. Large calls without a ready child use the model thread, as they do
+        whenever none is ready. Only sets state: it runs in a signal handler."""
+        self._closed = True
 
     async def predict(self, executor: ProcessPoolExecutor, texts: list[str]) -> list[int]:
         """The labels of ``texts``, computed by the child in chunks of about
@@ -213,6 +230,7 @@ class BulkProcess:
         and its pool's semaphores to multiprocessing's resource tracker, which warns about
         them as leaked."""
         self._stopped = True
+        self._unwatch()
         for task in list(self._starting):
             task.cancel()
         self._wanted = None

@@ -99,6 +99,7 @@ class Classifier:
             *await loop.run_in_executor(self._executor, partial(self.load, from_store=True))
         )
         self.metrics.model_fallback.set(1 if self.fallback else 0)
+        self.bulk.watch_shutdown()  # no bulk child starts in uvicorn's graceful wait
         freeze_startup_objects()
         # The model thread computes in Python (tokenising) for milliseconds at a time; the
         # event loop, which gives up the GIL at every system call, then waits up to the
