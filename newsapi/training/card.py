@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from newsapi.model.params import DEFAULTS, TrainingParameters
+from newsapi.training.highlight import highlighted
 from newsapi.training.pipeline import most_confused, weakest_category
 
 CARD_MD = "card.md"
@@ -100,6 +101,35 @@ def limits(manifest: dict[str, Any]) -> list[str]:
     return found
 
 
+def explained_sentences(manifest: dict[str, Any]) -> str | None:
+    """The card's section on the notebook's own sentences, from what ``01_train.ipynb``
+    recorded (:func:`newsapi.training.sentences.explained_sentences`); None when nothing was
+    recorded (a model stored another way)."""
+    record = manifest.get("explained_sentences")
+    if not record:
+        return None
+    if "unexplained" in record:
+        return f"Not explained: {markdown_text(record['unexplained'])}"
+    lines = [
+        "The sentences `02_evaluate.ipynb` classifies, written for it (not posts of the "
+        "corpus), with the words that decided each: highlighted in blue when they pull "
+        "towards the category, in red when they pull towards the runner-up. The weights "
+        "are each term's exact part of the score difference between the two, as "
+        "`POST /explanation` gives them.",
+        "",
+    ]
+    for sentence in record["sentences"]:
+        terms = ", ".join(
+            f"{markdown_text(term['term'])} {term['weight']:+.3f}" for term in sentence["terms"]
+        )
+        lines.append(
+            f"- {highlighted(sentence['text'], sentence['terms'], markdown_text)} → "
+            f"{markdown_code(sentence['category'])} rather than "
+            f"{markdown_code(sentence['runner_up'])} ({terms or 'no known term'})"
+        )
+    return "\n".join(lines)
+
+
 def build_card(manifest: dict[str, Any], plot: Path | None = None) -> Any:
     """The skops ``Card`` of a stored model, from its manifest (and its confusion-matrix PNG)."""
     from skops.card import Card
@@ -155,6 +185,9 @@ def build_card(manifest: dict[str, Any], plot: Path | None = None) -> Any:
     if plot is not None:
         card.add_plot(**{"Confusion matrix": plot.name})
     card.add(**{"Known limits": "\n".join(f"- {line}" for line in limits(manifest)) or "none"})
+    explained = explained_sentences(manifest)
+    if explained is not None:
+        card.add(**{"How it decides sentences of our own": explained})
     card.add_table(
         **{
             "Training procedure": {
