@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tests.support.clusters import DaskCluster, dask_cluster
     from tests.support.commands import NEWSAPI, newsapi
     from tests.support.corpora import (
         FILLER,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 # where a name is looked for, lightest first
 SUBMODULES = ("files", "steps", "processes", "corpora", "servers", "traffic", "stores", "sweeps",
-              "commands")  # fmt: skip
+              "commands", "clusters")  # fmt: skip
 
 __all__ = [
     "CLEAN_EXIT",
@@ -59,11 +60,13 @@ __all__ = [
     "SWEEP_GRID",
     "TINY_PARAMETERS",
     "TOPICS",
+    "DaskCluster",
     "Server",
     "Traffic",
     "answered_by",
     "assert_same_results",
     "children",
+    "dask_cluster",
     "disk_usage",
     "exited",
     "explode_on_marker",

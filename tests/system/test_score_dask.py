@@ -1,5 +1,5 @@
 """``newsapi score`` on a real Dask cluster: a ``dask scheduler`` and two single-threaded
-``dask worker`` processes started here, as the sweep's system test starts them. The output is
+``dask worker`` processes started here (the `dask_cluster` fixture, as for the sweep). The output is
 the local run's, row for row, and each worker process unpickles the model once over a run of
 many partitions (and not again in the next run)."""
 
@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,59 +16,11 @@ import pytest
 
 from newsapi.store.catalog import ModelStore
 from tests.scoring.helpers import add, metadata, read_output, score, sentences
-from tests.support import free_port, wait_for
+from tests.support import DaskCluster, free_port
 
 pytestmark = pytest.mark.dask
 
 TEXTS = sentences(1_200)
-
-
-@dataclass
-class Cluster:
-    address: str
-    processes: list[subprocess.Popen[bytes]]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    from distributed import Client
-
-    logs = tmp_path_factory.mktemp("dask-logs")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask = [sys.executable, "-m", "dask"]
-    commands = [
-        [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        *[
-            [*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-             "--host", "127.0.0.1", "--name", f"worker-{i}"]
-            for i in range(2)
-        ],
-    ]  # fmt: skip
-    processes = []
-    for i, command in enumerate(commands):
-        log = (logs / f"{i}.log").open("wb")
-        processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
-    try:
-        wait_for(lambda: _listening(port), timeout=60, what="the dask scheduler")
-        with Client(address, timeout="30s") as client:  # type: ignore[no-untyped-call]
-            client.wait_for_workers(2, timeout=60)
-        yield Cluster(address, processes)
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def worker_state(address: str) -> dict[int, dict[str, Any]]:
@@ -117,17 +64,17 @@ def parquet_folder(root: Path) -> Path:
 
 
 def test_a_dask_cluster_writes_the_local_output_and_loads_the_model_once_per_worker(
-    cluster: Cluster, store: tuple[Path, str], tmp_path: Path
+    dask_cluster: DaskCluster, store: tuple[Path, str], tmp_path: Path
 ) -> None:
     root, version = store
     source = parquet_folder(tmp_path)
     local = tmp_path / "local.parquet"
     assert score(root, source, "-o", local, "--id-column", "id", "--scores").returncode == 0
-    before = worker_state(cluster.address)
+    before = worker_state(dask_cluster.address)
     out = tmp_path / "on-dask"
     result = score(
         root, source, "-o", out, "--id-column", "id", "--scores",
-        "--dask-scheduler", cluster.address,
+        "--dask-scheduler", dask_cluster.address,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(f"into {out} with model {version}")
@@ -136,26 +83,26 @@ def test_a_dask_cluster_writes_the_local_output_and_loads_the_model_once_per_wor
     ]
     assert read_output(out).equals(pq.read_table(local))
     assert metadata(out) == metadata(local)
-    after = worker_state(cluster.address)
+    after = worker_state(dask_cluster.address)
     sha = metadata(out)["model_sha256"]
     tasks = {pid: after[pid]["tasks"] - before[pid]["tasks"] for pid in after}
-    assert set(after) == {p.pid for p in cluster.processes[1:]}  # the workers started here
+    assert set(after) == dask_cluster.worker_pids  # the workers started here
     assert sum(tasks.values()) >= 8, tasks  # eight partitions (and their reads) ran there
     assert all(count >= 2 for count in tasks.values()), tasks  # several on each worker
     assert {pid: state["loads"].get(sha) for pid, state in after.items()} == dict.fromkeys(after, 1)
     # the next run on the same cluster finds the model in every worker's cache
     again = tmp_path / "again"
     result = score(root, source, "-o", again, "--id-column", "id", "--scores",
-                   "--dask-scheduler", cluster.address)  # fmt: skip
+                   "--dask-scheduler", dask_cluster.address)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert read_output(again).equals(read_output(out))
-    assert {pid: s["loads"].get(sha) for pid, s in worker_state(cluster.address).items()} == (
+    assert {pid: s["loads"].get(sha) for pid, s in worker_state(dask_cluster.address).items()} == (
         dict.fromkeys(after, 1)
     )
 
 
 def test_row_numbers_of_json_lines_are_counted_on_the_workers(
-    cluster: Cluster, store: tuple[Path, str], tmp_path: Path
+    dask_cluster: DaskCluster, store: tuple[Path, str], tmp_path: Path
 ) -> None:
     root, _ = store
     folder = tmp_path / "jsonl"
@@ -166,7 +113,7 @@ def test_row_numbers_of_json_lines_are_counted_on_the_workers(
     local = tmp_path / "local.csv"
     assert score(root, folder, "-o", local).returncode == 0
     out = tmp_path / "on-dask.csv"
-    result = score(root, folder, "-o", out, "--dask-scheduler", cluster.address)
+    result = score(root, folder, "-o", out, "--dask-scheduler", dask_cluster.address)
     assert result.returncode == 0, result.stderr
     assert out.read_bytes() == local.read_bytes()
     assert read_output(out).column("row").to_pylist() == list(range(1_200))

@@ -5,10 +5,6 @@ Dask workers are the ones that fit."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,65 +13,7 @@ import pytest
 from newsapi.model.data import Corpus
 from newsapi.training.sweep.search import run_search
 from newsapi.training.sweep.spec import SweepSpec
-from tests.support import SWEEP_GRID, assert_same_results, free_port, overlapping_corpus, wait_for
-
-
-@dataclass
-class DaskCluster:
-    """``dask scheduler`` and two single-threaded ``dask worker`` processes on 127.0.0.1."""
-
-    address: str
-    processes: list[subprocess.Popen[bytes]]
-
-    @property
-    def worker_pids(self) -> set[int]:
-        return {process.pid for process in self.processes[1:]}
-
-
-@pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
-    from distributed import Client
-
-    logs = tmp_path_factory.mktemp("dask")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask = [sys.executable, "-m", "dask"]
-    commands = [
-        [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        *[
-            [*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-             "--host", "127.0.0.1", "--name", f"worker-{i}"]
-            for i in range(2)
-        ],
-    ]  # fmt: skip
-    processes = []
-    for i, command in enumerate(commands):
-        log = (logs / f"{i}.log").open("wb")
-        processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
-    cluster = DaskCluster(address, processes)
-    try:
-        wait_for(lambda: _connectable(address), timeout=60, what="dask scheduler")
-        with Client(address, timeout="30s") as client:  # type: ignore[no-untyped-call]
-            client.wait_for_workers(2, timeout=60)
-        yield cluster
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _connectable(address: str) -> bool:
-    import socket
-
-    host, port = address.removeprefix("tcp://").split(":")
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, int(port))) == 0
+from tests.support import SWEEP_GRID, DaskCluster, assert_same_results, overlapping_corpus
 
 
 def executed_counts(address: str) -> dict[int, int]:
