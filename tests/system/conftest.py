@@ -1,13 +1,38 @@
-"""Fixtures of the system tests: a real Dask cluster for the modules that score or sweep on one."""
+"""Fixtures of the system tests: ``newsapi serve`` as a user starts it, and a real Dask cluster
+for the modules that score or sweep on one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support import DaskCluster
+from newsapi.model.artifact import Artifact
+from tests.support import DaskCluster, Server
 from tests.support import dask_cluster as start_dask_cluster
+from tests.support.serve_command import start_serve
+
+
+@pytest.fixture
+def serve(tmp_path: Path, tiny_model: Artifact) -> Iterator[Callable[..., Server]]:
+    """Start ``newsapi serve *args`` on the tiny model (``env``: more variables); every server
+    stopped at the end."""
+    started: list[Server] = []
+
+    def start(*args: str, **env: str) -> Server:
+        values = {
+            "NEWSAPI_MODEL_PATH": str(tiny_model.path),
+            "NEWSAPI_CACHE_DIR": str(tmp_path / "cache"),
+            **env,
+        }
+        server = start_serve(tmp_path, values, *args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,39 +5,18 @@ method, path, time and the model version that answered."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from newsapi.model.artifact import Artifact
 from tests.support import Server, wait_for
-from tests.support.serve_command import start_serve
 
 pytestmark = pytest.mark.server
 LINE = re.compile(
     r"^INFO:     newsapi\.access: (\d{3}) ([A-Z]+) (\S+) (\d+\.\d) ms model (\S+)$", re.M
 )
-
-
-@pytest.fixture
-def serve(tmp_path: Path, tiny_model: Artifact) -> Iterator[Callable[..., Server]]:
-    started: list[Server] = []
-
-    def start(*args: str, **env: str) -> Server:
-        values = {
-            "NEWSAPI_MODEL_PATH": str(tiny_model.path),
-            "NEWSAPI_CACHE_DIR": str(tmp_path / "cache"),
-            **env,
-        }
-        server = start_serve(tmp_path, values, *args)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def traffic(url: str) -> None:

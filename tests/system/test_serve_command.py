@@ -5,7 +5,7 @@ own that no other start removes while the server lives."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -13,29 +13,8 @@ import pytest
 
 from newsapi.model.artifact import Artifact
 from tests.support import CLEAN_EXIT, Server, metric, newsapi
-from tests.support.serve_command import start_serve
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def serve(tmp_path: Path, tiny_model: Artifact) -> Iterator[Callable[..., Server]]:
-    """Start ``newsapi serve *args`` on the tiny model; every server stopped at the end."""
-    started: list[Server] = []
-
-    def start(*args: str, **env: str) -> Server:
-        values = {
-            "NEWSAPI_MODEL_PATH": str(tiny_model.path),
-            "NEWSAPI_CACHE_DIR": str(tmp_path / "cache"),
-            **env,
-        }
-        server = start_serve(tmp_path, values, *args)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def predictions_counted(server: Server) -> float:
