@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from newsapi.serving.explain_spans import Span, locator
+from newsapi.serving.explain_spans import Locate, Span, locator
 from newsapi.serving.explain_weights import (
     SCORES,
     ExplanationError,
@@ -42,6 +42,7 @@ from newsapi.serving.explain_weights import (
     features_and_scores,
     pipeline_parts,
 )
+from newsapi.serving.lean import ONE_BY_ONE_MAX
 
 #: the most terms an explanation lists (the rest are summed)
 MAX_TOP = 100
@@ -115,62 +116,132 @@ def explain_texts(
 ) -> list[Explanation]:
     """The explanation of each text's category, with its ``top`` largest terms listed.
 
-    The arithmetic is done for the whole list at once (one pass over the non-zero features);
-    only the assembling of each answer is per text. The features and scores come from the
-    pipeline's lean form (:mod:`newsapi.serving.lean`, the same values as scikit-learn's
-    ``transform`` and scores, bit for bit, without its per-call costs) when it compiles, else
-    (or with ``lean=False``) from scikit-learn itself.
+    The features and scores come from the pipeline's lean form (:mod:`newsapi.serving.lean`,
+    the same values as scikit-learn's ``transform`` and scores, bit for bit, without its
+    per-call costs) when it compiles, else (or with ``lean=False``) from scikit-learn itself.
+    A few texts (up to ``ONE_BY_ONE_MAX``) are explained one by one, a larger list in one pass
+    over all their non-zero features (NumPy's fixed cost per operation is paid once, not per
+    text); both give the same numbers (tested).
     """
     vectorizer, model, kind = pipeline_parts(pipeline)
     if not 0 <= top <= MAX_TOP:
         raise ExplanationError(f"top must be 0 to {MAX_TOP}, got {top}")
     features, scores = features_and_scores(pipeline, texts, lean=lean)
+    located = locator(vectorizer) if len(pipeline) == 2 else None
+    build = _Builder(target_names, model, kind, feature_names(vectorizer), located)
+    if len(texts) <= ONE_BY_ONE_MAX:
+        indptr = features.indptr.tolist()
+        return [
+            _explain_one(build, text, top, features, indptr[i], indptr[i + 1], scores[i])
+            for i, text in enumerate(texts)
+        ]
+    return _explain_many(build, texts, top, features, scores)
+
+
+@dataclass(frozen=True, slots=True)
+class _Builder:
+    """What assembling an explanation needs of the model, beside the arithmetic."""
+
+    target_names: list[str]
+    model: Any
+    kind: str  #: the name of the classifier's weights
+    names: np.ndarray  #: the vocabulary's terms by column
+    locate: Locate | None
+
+    def explanation(
+        self,
+        text: str,
+        classes: tuple[int, int],
+        columns: np.ndarray,
+        parts: list[float],
+        values: list[float],
+        numbers: tuple[float, float, float, int],
+    ) -> Explanation:
+        """``text``'s explanation: ``classes`` are the category's and the runner-up's
+        positions, ``columns``, ``parts`` and ``values`` the listed terms', ``numbers`` the
+        difference, the bias, the rest and the count of other terms."""
+        terms = self.names[columns].tolist()
+        spans = self.locate(text, terms) if self.locate is not None else [[] for _ in terms]
+        labels = self.model.classes_
+        difference, bias, rest, rest_terms = numbers
+        return Explanation(
+            category=self.target_names[int(labels[classes[0]])],
+            runner_up=self.target_names[int(labels[classes[1]])],
+            score=SCORES[self.kind],
+            difference=difference,
+            bias=bias,
+            terms=[
+                TermWeight(str(term), weight, value, tuple(where))
+                for term, weight, value, where in zip(terms, parts, values, spans, strict=True)
+            ],
+            rest=rest,
+            rest_terms=rest_terms,
+        )
+
+
+def _explain_one(
+    build: _Builder, text: str, top: int, features: Any, start: int, end: int, row: np.ndarray
+) -> Explanation:
+    """One text's explanation from its row of features and its scores."""
+    columns, values = features.indices[start:end], features.data[start:end]
+    # the two highest scores; a stable sort keeps argmax's choice on ties
+    order = np.argsort(-row, kind="stable")
+    chosen, runner_up = int(order[0]), int(order[1])
+    parts = values * difference_weights(build.model, build.kind, chosen, runner_up, columns)
+    # largest part first, then vocabulary order
+    ranked = np.lexsort((columns, -np.abs(parts)))
+    listed, hidden = ranked[:top], ranked[top:]
+    # summed from 0.0 in this order, as np.bincount sums the many texts' rests
+    rest = float(np.add.accumulate(np.concatenate(([0.0], parts[hidden])))[-1])
+    bias = float(bias_of(build.model, np.array([chosen]), np.array([runner_up]))[0])
+    difference = float(row[chosen] - row[runner_up])
+    return build.explanation(
+        text,
+        (chosen, runner_up),
+        columns[listed],
+        parts[listed].tolist(),
+        values[listed].tolist(),
+        (difference, bias, rest, len(hidden)),
+    )
+
+
+def _explain_many(
+    build: _Builder, texts: list[str], top: int, features: Any, scores: np.ndarray
+) -> list[Explanation]:
+    """The texts' explanations, the arithmetic done for all of them at once."""
     count = len(texts)
-    # the two highest scores of each text; a stable sort keeps argmax's choice on ties
     order = np.argsort(-scores, axis=1, kind="stable")
     chosen, runner_up = order[:, 0], order[:, 1]
     rows = np.repeat(np.arange(count), np.diff(features.indptr))
     columns, values = features.indices, features.data
-    parts = values * difference_weights(model, kind, chosen[rows], runner_up[rows], columns)
+    parts = values * difference_weights(
+        build.model, build.kind, chosen[rows], runner_up[rows], columns
+    )
     # each text's terms, largest part first (then vocabulary order), texts kept in order
     ranked = np.lexsort((columns, -np.abs(parts), rows))
     rank = np.arange(len(ranked)) - features.indptr[rows]  # position within its text
     listed = ranked[rank < top]
     hidden = ranked[rank >= top]
-    rest = np.bincount(rows[hidden], weights=parts[hidden], minlength=count)
-    rest_terms = np.bincount(rows[hidden], minlength=count)
-    bias = bias_of(model, chosen, runner_up)
-    difference = scores[np.arange(count), chosen] - scores[np.arange(count), runner_up]
-    names = feature_names(vectorizer)[columns[listed]].tolist()
+    rest = np.bincount(rows[hidden], weights=parts[hidden], minlength=count).tolist()
+    rest_terms = np.bincount(rows[hidden], minlength=count).tolist()
+    bias = bias_of(build.model, chosen, runner_up).tolist()
+    every = np.arange(count)
+    difference = (scores[every, chosen] - scores[every, runner_up]).tolist()
+    listed_columns = columns[listed]
     listed_parts, listed_values = parts[listed].tolist(), values[listed].tolist()
     ends = np.cumsum(np.minimum(np.diff(features.indptr), top)).tolist()
-    locate = locator(vectorizer) if len(pipeline) == 2 else None
-    classes = model.classes_
     explanations = []
     start = 0
     for i, text in enumerate(texts):
         end = ends[i]
-        terms = names[start:end]
-        spans = locate(text, terms) if locate is not None else [[] for _ in terms]
         explanations.append(
-            Explanation(
-                category=target_names[int(classes[chosen[i]])],
-                runner_up=target_names[int(classes[runner_up[i]])],
-                score=SCORES[kind],
-                difference=float(difference[i]),
-                bias=float(bias[i]),
-                terms=[
-                    TermWeight(str(term), weight, value, tuple(where))
-                    for term, weight, value, where in zip(
-                        terms,
-                        listed_parts[start:end],
-                        listed_values[start:end],
-                        spans,
-                        strict=True,
-                    )
-                ],
-                rest=float(rest[i]),
-                rest_terms=int(rest_terms[i]),
+            build.explanation(
+                text,
+                (int(chosen[i]), int(runner_up[i])),
+                listed_columns[start:end],
+                listed_parts[start:end],
+                listed_values[start:end],
+                (difference[i], bias[i], rest[i], rest_terms[i]),
             )
         )
         start = end

@@ -52,6 +52,13 @@ def _locator(vectorizer: CountVectorizer) -> Locate:
         original = _original_spans(text, prepared, preprocess, plain=plain, builtin=builtin)
         if original is None:
             return found
+        if not ngrams and not stop_words:  # the common case: each token a term, in one pass
+            slot = {term: k for k, term in enumerate(terms)}
+            for match in pattern.finditer(prepared):
+                k = slot.get(match.group(group))
+                if k is not None:
+                    found[k].append(original(match.start(group), match.end(group)))
+            return found
         # the tokens as the vectorizer's tokenizer finds them (findall, in C); positions only
         # once a wanted term is there
         words: list[str] = pattern.findall(prepared)

@@ -74,15 +74,14 @@ def features_and_scores(
         # building a sparse matrix
         rows = [compiled.row_features(text) for text in texts]
         decisions = [compiled.row_decisions(found, values) for found, values in rows]
+        scores = _two_columns(np.array(decisions).reshape(len(texts), compiled.columns))
+        if len(rows) == 1:  # the common call: its one row as it is
+            [(found, values)] = rows
+            return Rows(np.array([0, found.size]), found, values), scores
         indptr = np.zeros(len(texts) + 1, dtype=np.intp)
         np.cumsum([found.size for found, _ in rows], out=indptr[1:])
-        features = Rows(
-            indptr,
-            np.concatenate([found for found, _ in rows]),
-            np.concatenate([values for _, values in rows]),
-        )
-        scores = np.array(decisions).reshape(len(texts), compiled.columns)
-        return features, _two_columns(scores)
+        found = np.concatenate([found for found, _ in rows])
+        return Rows(indptr, found, np.concatenate([values for _, values in rows])), scores
     if compiled is not None:
         matrix = compiled.features(texts)
         return matrix, _two_columns(compiled.decisions_of(matrix))
@@ -146,9 +145,14 @@ def bias_of(model: Any, chosen: np.ndarray, runner_up: np.ndarray) -> np.ndarray
 
 
 def difference_weights(
-    model: Any, weights: str, chosen: np.ndarray, runner_up: np.ndarray, columns: np.ndarray
+    model: Any,
+    weights: str,
+    chosen: np.ndarray | int,
+    runner_up: np.ndarray | int,
+    columns: np.ndarray,
 ) -> np.ndarray:
-    """``W[chosen, j] - W[runner_up, j]`` for each (chosen, runner-up, column) triple."""
+    """``W[chosen, j] - W[runner_up, j]`` for each (chosen, runner-up, column) triple (or for
+    each column, for one chosen class and runner-up)."""
     matrix = getattr(model, weights)
     if matrix.shape[0] == 1:  # two classes, one row of weights for the second: [0, w]
         sign = np.where(chosen == 1, 1.0, -1.0)

@@ -19,6 +19,7 @@ from sklearn.svm import LinearSVC
 from newsapi.model.params import CLASSIFIERS, TrainingParameters
 from newsapi.serving.explain import MAX_TOP, Explanation, ExplanationError, explain_texts
 from newsapi.serving.explain_weights import lean_of
+from newsapi.serving.lean import ONE_BY_ONE_MAX
 from newsapi.serving.startup import lay_out_weights
 from newsapi.training.pipeline import build_pipeline
 from tests.support import tiny_corpus
@@ -87,17 +88,18 @@ def test_the_lean_path_explains_exactly_as_scikit_learn(
     classifier: str, categories: int, ngram_max: int
 ) -> None:
     """Through the lean path (the served way) and through scikit-learn's transform and
-    scores, every field is equal, floats bit for bit: in one call and one text at a time."""
+    scores, every field is equal, floats bit for bit; and so are a text explained alone (one
+    by one) and in a longer list (all at once)."""
     pipeline, names = fitted(classifier, categories, ngram_max=ngram_max)
     assert lean_of(pipeline) is not None
     texts = [*TEXTS, *tiny_corpus().test_texts[:20], "", "ROCKET " * 50, "İ naïve café"]
-    lean = explain_texts(pipeline, names, texts, MAX_TOP)
-    assert lean == explain_texts(pipeline, names, texts, MAX_TOP, lean=False)
-    for text, expected in zip(texts, lean, strict=True):
-        assert explain_texts(pipeline, names, [text], 3) == explain_texts(
-            pipeline, names, [text], 3, lean=False
-        )
-        assert explain_one(pipeline, names, text).terms == expected.terms
+    assert len(texts) > ONE_BY_ONE_MAX
+    for top in (3, MAX_TOP):
+        together = explain_texts(pipeline, names, texts, top)
+        assert together == explain_texts(pipeline, names, texts, top, lean=False)
+        for text, expected in zip(texts, together, strict=True):
+            assert explain_texts(pipeline, names, [text], top) == [expected]
+            assert explain_texts(pipeline, names, [text], top, lean=False) == [expected]
 
 
 @pytest.mark.parametrize("categories", [3, 2])
