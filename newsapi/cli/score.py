@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from newsapi.cli import signals
 from newsapi.cli.common import artifacts_option, fail, open_store
 
 REPORT_NOTEBOOK = "05_score.ipynb"
@@ -75,6 +76,7 @@ REPORT_NOTEBOOK = "05_score.ipynb"
     help="rows of INPUT the report scores and shows",
 )
 @artifacts_option
+@signals.stops_like_ctrl_c(end_processes_first=False)
 def score(
     input: Path,
     output: Path,
@@ -95,35 +97,62 @@ def score(
 ) -> None:
     """Classify every text of INPUT (a CSV, Parquet or JSON Lines file, a folder of them, or
     a folder of text files) into OUTPUT, streaming, with memory bounded whatever its size."""
+    from newsapi.jobs.processes import marked_processes
     from newsapi.scoring.job import ScoreOptions
     from newsapi.scoring.job import score as run
-    from newsapi.scoring.sinks import staging_path
 
     if workers is not None and dask_scheduler != "local":
         raise fail("--workers sets the workers of --dask-scheduler local; drop it or add that")
     options = ScoreOptions(text_column, id_column, scores, fmt, strict, part_rows)
-    try:
-        summary = run(
-            input,
-            output,
-            artifacts=artifacts,
-            model=version,
-            options=options,
-            dask_scheduler=dask_scheduler,
-            workers=workers,
-            resume=resume,
-            overwrite=overwrite,
+    # every process the run starts (a LocalCluster's workers, the report's kernel) ends with
+    # it, however it ends: Ctrl-C, SIGTERM or SIGHUP (newsapi.cli.signals) included
+    with marked_processes():
+        try:
+            summary = run(
+                input,
+                output,
+                artifacts=artifacts,
+                model=version,
+                options=options,
+                dask_scheduler=dask_scheduler,
+                workers=workers,
+                resume=resume,
+                overwrite=overwrite,
+            )
+        except KeyboardInterrupt as interrupt:
+            left = interrupted_run(output)
+            if isinstance(interrupt, signals.Stopped):
+                interrupt.left = f"the run's processes are ended and {left}"
+                raise
+            raise fail(f"interrupted; {left}", code=130) from None
+        click.echo(summary.line())
+        if report:
+            try:
+                folder = write_report(
+                    input, summary.model_version, sample, options, artifacts, output
+                )
+            except signals.Stopped as stop:
+                stop.left = (
+                    f"the run's processes are ended; the answers are whole in {output}, the "
+                    "report unfinished"
+                )
+                raise
+            click.echo(f"report: {folder / REPORT_NOTEBOOK.replace('.ipynb', '.html')}")
+
+
+def interrupted_run(output: Path) -> str:
+    """What an interrupted run left, in words: its finished parts, which ``--resume`` reuses,
+    or nothing half-written (stopped before its staging folder, or after its output was
+    whole)."""
+    from newsapi.scoring.sinks import staging_path
+
+    staging = staging_path(output)
+    if staging.exists():
+        return (
+            f"the finished parts are kept in {staging}: run the same command with --resume to "
+            "finish"
         )
-    except KeyboardInterrupt:
-        raise fail(
-            f"interrupted; the finished parts are kept in {staging_path(output)}: run the same "
-            "command with --resume to finish",
-            code=130,
-        ) from None
-    click.echo(summary.line())
-    if report:
-        folder = write_report(input, summary.model_version, sample, options, artifacts, output)
-        click.echo(f"report: {folder / REPORT_NOTEBOOK.replace('.ipynb', '.html')}")
+    return "nothing was left half-written"
 
 
 def write_report(

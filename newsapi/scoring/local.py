@@ -79,8 +79,9 @@ def score_piece(
             unread.add(in_chunk)
             writer = None
     finally:
-        if writer is not None:
+        if writer is not None:  # a part cut short: a resumed run writes it again
             writer.close()
+            writer.scratch.unlink(missing_ok=True)
     total = row - first_row
     parts.finish_piece(piece.index, Chunk(total, unread.as_dict()))
     if piece.size > reported:
