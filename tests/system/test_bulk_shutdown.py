@@ -219,6 +219,7 @@ def test_no_bulk_child_starts_in_the_graceful_wait(
     assert "bulk process" not in server.log()
 
 
+@pytest.mark.slow  # a variant of the first test's clean exit, with the child busy
 def test_the_ready_child_answers_the_graceful_wait_and_exits_first(
     start_server: Callable[..., Server], tmp_path: Path
 ) -> None:
