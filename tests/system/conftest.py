@@ -1,10 +1,11 @@
-"""Fixtures of the system tests: ``newsapi serve`` as a user starts it, and a real Dask cluster
-for the modules that score or sweep on one."""
+"""Fixtures of the system tests: ``newsapi serve`` as a user starts it, a real Dask cluster for
+the modules that score or sweep on one, and a real browser that reaches only this machine."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +13,9 @@ from newsapi.model.artifact import Artifact
 from tests.support import DaskCluster, Server
 from tests.support import dask_cluster as start_dask_cluster
 from tests.support.serve_command import start_serve
+
+if TYPE_CHECKING:
+    from tests.support.browsers import Browser
 
 
 @pytest.fixture
@@ -41,3 +45,13 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
     test module (:func:`tests.support.clusters.dask_cluster`)."""
     with start_dask_cluster(tmp_path_factory.mktemp("dask")) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    """Debian's Chromium, a fresh profile, reaching 127.0.0.1 only
+    (:func:`tests.support.browsers.local_browser`)."""
+    from tests.support.browsers import local_browser
+
+    with local_browser(tmp_path / "chromium-profile") as seen:
+        yield seen

@@ -2,83 +2,23 @@
 gives the book's answer.
 
 The browser tests drive Debian's Chromium (``make tools`` installs it) with Playwright against a
-real uvicorn on 127.0.0.1; every request the pages make is intercepted and its host recorded,
-and anything not addressed to the server is refused, as it would be on a machine offline.
+real uvicorn on 127.0.0.1 (the ``browser`` fixture, :mod:`tests.support.browsers`); every request
+the pages make is intercepted and its host recorded, and anything not addressed to the server is
+refused, as it would be on a machine offline.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Route, sync_playwright
 
 from newsapi.model.artifact import Artifact
 from tests.support import Server
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless, as root in CI (no sandbox), and quiet: nothing of Chromium's own reaches out.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PAGE_TIMEOUT_MS = 30_000  # a bound for a loaded 2-core machine, not a measurement
-
-
-@dataclass
-class Browser:
-    """A page of a fresh Chromium profile, with the host of every request its pages made."""
-
-    page: Page
-    hosts: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # the pages' console errors
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make tools` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path / "chromium-profile",
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        seen = Browser(page)
-
-        def record_error(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                seen.errors.append(message.text)
-
-        page.on("console", record_error)
-
-        def only_this_machine(route: Route) -> None:
-            host = urlsplit(route.request.url).netloc
-            seen.hosts.append(host)
-            if host.partition(":")[0] == "127.0.0.1":
-                route.continue_()
-            else:
-                route.abort("internetdisconnected")
-
-        context.route("**/*", only_this_machine)
-        try:
-            yield seen
-        finally:
-            context.close()
+from tests.support.browsers import Browser
 
 
 def operations(server: Server) -> list[tuple[str, str, str]]:

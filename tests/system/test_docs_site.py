@@ -18,25 +18,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Request, Route, sync_playwright
+from playwright.sync_api import Page, Request, Route
 
 from newsapi.settings_reference import documented_variables
+from tests.support.browsers import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 MKDOCS = Path(sys.executable).parent / "mkdocs"  # the project's environment, not the PATH's
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless, as root in CI (no sandbox), and quiet: nothing of Chromium's own reaches out.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PAGE_TIMEOUT_MS = 30_000  # a bound for a loaded 2-core machine, not a measurement
 ON_THIS_MACHINE = {"file", "data", "blob"}
 OFF_THIS_MACHINE = re.compile(r"^(?!(file|data|blob):)")
 
@@ -72,36 +60,18 @@ class Reader:
 
 @pytest.fixture
 def reader(tmp_path: Path) -> Iterator[Reader]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make tools` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path / "chromium-profile",
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        seen = Reader(page)
+    with chromium(tmp_path / "chromium-profile") as started:
+        seen = Reader(started.page, errors=started.errors)
 
         def record(request: Request) -> None:
             seen.requests.append(request.url)
 
-        def record_error(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                seen.errors.append(message.text)
-
         def refuse(route: Route) -> None:
             route.abort("internetdisconnected")
 
-        context.on("request", record)
-        page.on("console", record_error)
-        context.route(OFF_THIS_MACHINE, refuse)
-        try:
-            yield seen
-        finally:
-            context.close()
+        started.context.on("request", record)
+        started.context.route(OFF_THIS_MACHINE, refuse)
+        yield seen
 
 
 @pytest.mark.browser

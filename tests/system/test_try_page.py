@@ -1,6 +1,6 @@
 """GET /try in a real browser without internet: Debian's Chromium, driven by Playwright, on a
-real uvicorn (see tests/system/test_docs_browser.py for how the browser is started and every
-request it makes is recorded)."""
+real uvicorn (the ``browser`` fixture: see :mod:`tests.support.browsers` for how the browser is
+started and every request it makes is recorded)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from newsapi.http.docs import CONTENT_SECURITY_POLICY, assets_folder
 from newsapi.model.artifact import Artifact
 from newsapi.settings import MODEL_FILENAME
 from tests.support import Server, train_tiny
-from tests.system.test_docs_browser import Browser, browser  # noqa: F401  (the fixture)
+from tests.support.browsers import Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -43,7 +43,7 @@ def stored(artifact: Artifact, root: Path) -> Path:
 def test_the_books_sentence_shows_its_category_and_the_words_that_decided(
     start_server: Callable[..., Server],
     real_model: Artifact,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     tmp_path: Path,
 ) -> None:
     server = start_server(stored(real_model, tmp_path / "artifacts"))
@@ -74,7 +74,7 @@ def test_the_books_sentence_shows_its_category_and_the_words_that_decided(
 def test_a_model_without_probabilities_has_no_bars_and_errors_are_shown(
     start_server: Callable[..., Server],
     tmp_path: Path,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     svc = train_tiny(tmp_path / "svc" / MODEL_FILENAME, classifier="linear_svc")
     server = start_server(svc.path, NEWSAPI_MAX_TEXT_LENGTH="40")
