@@ -23,44 +23,16 @@ import pytest
 
 from newsapi.model.artifact import Artifact
 from tests.support import CLEAN_EXIT, Server, free_port, metric, rss_bytes, wait_for
+from tests.support.sockets import connect, parse, read_response, read_to_end
 
 pytestmark = pytest.mark.server
 MiB = 2**20
 BOOK = {"text": "the rocket will launch a satellite into orbit"}
 
 
-def connect(url: str, timeout: float = 30.0) -> socket.socket:
-    host, port = url.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=timeout)
-
-
-def read_to_end(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (fails on the socket's
-    timeout: a server that never answers)."""
-    chunks = []
-    while chunk := sock.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def read_response(sock: socket.socket) -> bytes:
-    """One whole response on a kept-alive connection (its headers, then Content-Length)."""
-    raw = b""
-    while b"\r\n\r\n" not in raw:
-        raw += sock.recv(65536)
-    head, _, body = raw.partition(b"\r\n\r\n")
-    fields = (line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
-    length = int({name.lower(): value for name, value in fields}[b"content-length"])
-    while len(body) < length:
-        body += sock.recv(65536)
-    return head + b"\r\n\r\n" + body
-
-
 def status_and_body(raw: bytes) -> tuple[int, dict[str, str], object]:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
-    return int(lines[0].split()[1]), headers, json.loads(body)
+    status, headers, body = parse(raw)
+    return status, headers, json.loads(body)
 
 
 def request_head(length: int, path: str = "/prediction") -> bytes:
