@@ -11,11 +11,8 @@ being made the output, a stop waits for the output to be whole.
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,6 +40,7 @@ from newsapi.scoring.sources import (
     RawBatch,
     plan_input,
 )
+from newsapi.store.staging import deferred_signals
 
 OUTPUT_FORMATS = tuple(SUFFIX)
 
@@ -194,35 +192,10 @@ def score(
     sidecar = {**description, "rows": summary.rows, "rows_without_text": summary.unread.as_dict()}
     # a stop signal (or Ctrl-C) waits until the output is whole and the staging folder gone:
     # cut between the two, the output would exist and --resume refuse to replace it
-    with stops_held():
+    with deferred_signals():
         staging.finish(folder=folder, overwrite=overwrite, sidecar=sidecar)
     summary.seconds = time.monotonic() - started  # the output written whole included
     return summary
-
-
-@contextlib.contextmanager
-def stops_held() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP until the block is done, then deliver the first one
-    that came to the handler that was there. The handlers are swapped rather than the signals
-    blocked: a signal sent to the process reaches a thread that does not block it (pyarrow's,
-    Dask's), whose C handler still runs Python's in the main thread at once. In the main thread
-    (where Python runs signal handlers); elsewhere the block simply runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    came: list[int] = []
-    previous = {
-        signum: signal.signal(signum, lambda signum, frame: came.append(signum))
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            if handler is not None:  # None: one set outside Python, which cannot be put back
-                signal.signal(signum, handler)
-        if came:
-            signal.raise_signal(came[0])
 
 
 def _written_by(chosen: ScoringModel) -> str:

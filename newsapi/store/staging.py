@@ -40,16 +40,25 @@ def staging_folder(models: Path, what: str = "entry") -> Iterator[Path]:
 @contextlib.contextmanager
 def deferred_signals() -> Iterator[None]:
     """Hold the signals that stop a command (:data:`STOPS`) until the block is done, so that
-    a clean-up is not cut short half-way; they are delivered as it ends. In the main thread
-    (where Python runs signal handlers); elsewhere the block simply runs."""
+    a clean-up or a final rename is not cut short half-way; the first that came is then
+    delivered to the handler that was there. The handlers are swapped rather than the
+    signals blocked: a signal sent to the process reaches any thread that does not block it
+    (pyarrow's, Dask's, a kernel client's), whose C handler still runs Python's in the main
+    thread at once. In the main thread (where Python runs signal handlers); elsewhere the
+    block simply runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    came: list[int] = []
+    previous = {signum: signal.signal(signum, lambda n, _: came.append(n)) for signum in STOPS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            if handler is not None:  # None: one set outside Python, which cannot be put back
+                signal.signal(signum, handler)
+        if came:
+            signal.raise_signal(came[0])
 
 
 def discard(folder: Path, models: Path, name: str) -> None:

@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from newsapi.scoring.job import stops_held
 from newsapi.settings import MODEL_FILENAME
+from newsapi.store.staging import deferred_signals
 from tests.scoring.helpers import sentences
 from tests.support import NEWSAPI, ROOT, newsapi, train_slow, wait_for, write_csv
 
@@ -151,7 +151,7 @@ def test_sighup_stops_a_run_as_sigterm_does(slow_store: Path, source: Path, tmp_
 
 
 def test_a_stop_while_the_output_is_made_waits_for_it() -> None:
-    """The signal is held while the parts become the output (``stops_held``), even when it
+    """The signal is held while the parts become the output (``deferred_signals``), even when it
     reaches another thread of the process (pyarrow's, Dask's), then delivered."""
     events: list[str] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: events.append("signal"))
@@ -159,7 +159,7 @@ def test_a_stop_while_the_output_is_made_waits_for_it() -> None:
     other = threading.Thread(target=elsewhere.wait)  # a thread that does not block signals
     other.start()
     try:
-        with stops_held():
+        with deferred_signals():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.2)  # Python would run a handler at once; none runs here
             events.append("output whole")
