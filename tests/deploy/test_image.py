@@ -1,0 +1,184 @@
+"""The container image (Containerfile), built with `make image` and run with podman as root
+(deploy/podman/containers.conf): it serves a mounted store and a baked-in model, read-only,
+as a non-root user, and answers byte for byte as `newsapi serve` does on the host.
+
+Marker ``image``: `make image-test` runs these (podman, runc, debootstrap from Debian's
+packages; the base image is Debian bookworm's python3, `make image-base`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from newsapi.store.catalog import ModelStore
+from tests.support import store_tiny
+from tests.support.files import ROOT
+from tests.support.serve_command import start_serve
+from tests.support.servers import free_port
+
+pytestmark = [pytest.mark.image, pytest.mark.timeout(1800)]
+
+CONF = {"CONTAINERS_CONF": str(ROOT / "deploy" / "podman" / "containers.conf")}
+TEXTS = [
+    "The shuttle launch was delayed by the weather at the Kennedy Space Center.",
+    "My graphics card cannot render this image format; which driver should I use?",
+    "",
+]
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["podman", *args], capture_output=True, text=True, check=check, env={**os.environ, **CONF}
+    )
+
+
+def make_image(tag: str, log: Path, **variables: str) -> str:
+    """`make image IMAGE=<tag> ...`; fails with the end of its output."""
+    arguments = [f"{name}={value}" for name, value in {"IMAGE": tag, **variables}.items()]
+    started = time.monotonic()
+    with log.open("w") as handle:
+        done = subprocess.run(["make", "image", *arguments], cwd=ROOT, stdout=handle,
+                              stderr=subprocess.STDOUT)  # fmt: skip
+    if done.returncode != 0:
+        pytest.fail(f"make image failed:\n{log.read_text()[-4000:]}")
+    print(f"\n{tag}: built in {time.monotonic() - started:.0f} s")
+    return tag
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
+    """A store holding one promoted tiny model."""
+    found = ModelStore(tmp_path_factory.mktemp("image") / "store")
+    found.promote(store_tiny(found, 0.5).version)
+    return found
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return make_image("localhost/newsapi:image-test", tmp_path_factory.mktemp("build") / "log")
+
+
+@pytest.fixture(scope="module")
+def baked(store: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> str:
+    version = store.served_version()
+    assert version is not None
+    log = tmp_path_factory.mktemp("build") / "log"
+    return make_image(
+        "localhost/newsapi:image-test-baked", log, MODEL_VERSION=version, STORE=str(store.root)
+    )
+
+
+@dataclass
+class Container:
+    name: str
+    url: str
+    ready_after: float  # seconds from `podman run` to the first /readyz 200
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[..., Container]]:
+    """Start containers of an image (host network, a free port, read-only root); each is
+    removed at the end of the test."""
+    names: list[str] = []
+
+    def start(image: str, *options: str) -> Container:
+        port = free_port()
+        name = f"newsapi-test-{os.getpid()}-{port}"
+        started = time.monotonic()
+        podman("run", "--detach", "--rm", "--name", name, "--network", "host", "--read-only",
+               "--env", f"NEWSAPI_PORT={port}", *options, image)  # fmt: skip
+        names.append(name)
+        url = f"http://127.0.0.1:{port}"
+        deadline = started + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    return Container(name, url, time.monotonic() - started)
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        logs = podman("logs", name, check=False).stdout
+        pytest.fail(f"{image} not ready within 120 s:\n{logs[-3000:]}")
+
+    yield start
+    for name in names:
+        podman("stop", "--time", "15", name, check=False)
+
+
+def answers(url: str) -> list[tuple[int, str | None, bytes]]:
+    """Status, X-Model-Version and body of a few requests of each kind."""
+    requests = [
+        *(("/prediction", {"text": text}) for text in TEXTS),
+        ("/prediction?scores=true", {"text": TEXTS[0]}),
+        ("/predictions", {"texts": TEXTS[:2]}),
+        ("/explanation", {"text": TEXTS[1]}),
+        ("/v2/models/newsgroups/infer",
+         {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": TEXTS[:2]}]}),
+    ]  # fmt: skip
+    found = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for path, body in requests:
+            response = client.post(path, json=body)
+            found.append((response.status_code, response.headers.get("x-model-version"),
+                          response.content))  # fmt: skip
+    return found
+
+
+def test_a_mounted_store_serves_as_newsapi_serve_does(
+    image: str, store: ModelStore, run: Callable[..., Container], tmp_path: Path
+) -> None:
+    container = run(image, "--volume", f"{store.root}:/models:ro")
+    print(f"\nmounted store: /readyz 200 {container.ready_after:.2f} s after podman run")
+    host = start_serve(tmp_path, {
+        "NEWSAPI_MODEL_PATH": str(store.root / "newsgroups_model.joblib"),
+        "NEWSAPI_CACHE_DIR": str(tmp_path / "cache"),
+    })  # fmt: skip
+    try:
+        expected = answers(host.url)
+    finally:
+        host.stop()
+    # the empty text is refused (422): errors are compared too
+    assert [status for status, _, _ in expected].count(200) == len(expected) - 1
+    assert {version for status, version, _ in expected if status == 200} == {store.served_version()}
+    assert answers(container.url) == expected
+
+
+def test_a_baked_model_serves_without_a_volume(
+    baked: str, store: ModelStore, run: Callable[..., Container]
+) -> None:
+    container = run(baked)
+    print(f"\nbaked model: /readyz 200 {container.ready_after:.2f} s after podman run")
+    response = httpx.post(f"{container.url}/prediction", json={"text": TEXTS[0]})
+    assert response.status_code == 200
+    assert response.headers["x-model-version"] == store.served_version()
+    labels = json.loads(podman("image", "inspect", baked).stdout)[0]["Labels"]
+    assert labels["io.newsapi.model.version"] == store.served_version()
+
+
+def test_the_image_runs_as_a_non_root_user_with_a_healthcheck(
+    image: str, store: ModelStore, run: Callable[..., Container]
+) -> None:
+    (config,) = json.loads(podman("image", "inspect", image).stdout)
+    assert config["Config"]["User"] == "10001:10001"
+    assert config["Config"]["Entrypoint"] == ["newsapi", "serve", "--host", "0.0.0.0"]  # noqa: S104 (a container)
+    assert "8000/tcp" in config["Config"]["ExposedPorts"]
+    assert config["Labels"]["org.opencontainers.image.version"]
+    size = config["Size"]
+    print(f"\nimage size: {size / 1e6:.0f} MB")
+    # the issue's target is 350 MB, not met (docs/deploy.md says what the image holds): this
+    # bound only keeps the image from growing unnoticed
+    assert size <= 400e6
+    container = run(image, "--volume", f"{store.root}:/models:ro")
+    # the HEALTHCHECK (Python asking /readyz, no curl) passes on a ready server
+    check = podman("healthcheck", "run", container.name, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    whoami = podman("exec", container.name, "id", "-u")
+    assert whoami.stdout.strip() == "10001"
