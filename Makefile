@@ -213,7 +213,7 @@ image-base: container-tools
 	    --include=python3,python3-venv bookworm build/image-base/root >build/image-base/log 2>&1 \
 	    || { tail -20 build/image-base/log; exit 1; }; \
 	  cd build/image-base/root && rm -rf var/cache/apt/* var/lib/apt/lists/* usr/share/man \
-	    usr/share/locale && find usr/share/doc -type f ! -name copyright -delete && cd - && \
+	    usr/share/locale && find usr/share/doc -type f ! -name copyright -delete && cd - >/dev/null && \
 	  tar -C build/image-base/root -c . | $(PODMAN) import - $(LOCAL_BASE) >/dev/null && \
 	  rm -rf build/image-base; }
 
