@@ -142,6 +142,33 @@ class Metrics:
         self.disk_hit = self.cache_hits.labels("disk")
         self.disk_miss = self.cache_misses.labels("disk")
         self.inferred = {path: inference_texts.labels(path) for path in ("lean", "scikit-learn")}
+        # the prediction log (newsapi.serving.predlog)
+        self.prediction_log_records = Counter(
+            "newsapi_prediction_log_records",
+            "predictions written to the prediction log's files",
+            registry=r,
+        )
+        self.prediction_log_dropped = Counter(
+            "newsapi_prediction_log_dropped",
+            "predictions not logged: the writer's queue was full (reason=queue), their file "
+            "could not be written (reason=fault), or the writer stopped before it reached "
+            "them (reason=stop)",
+            ["reason"],
+            registry=r,
+        )
+        self.prediction_log_faults = Counter(
+            "newsapi_prediction_log_faults",
+            "prediction log files that could not be written or removed, by kind (the first "
+            "of each kind is logged)",
+            ["kind"],
+            registry=r,
+        )
+        self.prediction_log_bytes = Gauge(
+            "newsapi_prediction_log_bytes",
+            "bytes of log files in the prediction log's folder, as a worker last counted them",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
 
     def set_model(self, version: str) -> None:
         if not self.multiprocess:

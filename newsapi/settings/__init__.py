@@ -29,6 +29,7 @@ from newsapi.settings.groups import (
     CacheSettings,
     LimitSettings,
     ModelSettings,
+    PredictionLogSettings,
     ServerSettings,
     TrainingSettings,
     V2Settings,
@@ -38,7 +39,8 @@ from newsapi.settings.groups import (
 __all__ = [
     "DEFAULT_ARTIFACT_DIR", "ENV_PREFIX", "FIELD_GROUP", "GROUPS", "MODEL_FILENAME",
     "AdminSettings", "BatchingSettings", "CacheSettings", "LimitSettings", "ModelSettings",
-    "ServerSettings", "Settings", "TrainingSettings", "V2Settings", "get_settings",
+    "PredictionLogSettings", "ServerSettings", "Settings", "TrainingSettings", "V2Settings",
+    "get_settings",
 ]  # fmt: skip
 
 
@@ -59,6 +61,7 @@ class Settings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     v2: V2Settings = Field(default_factory=V2Settings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
 
     @classmethod
     def of(cls, **values: Any) -> Settings:

@@ -242,3 +242,48 @@ class TrainingSettings(_Group):
         description="scikit-learn's data folder holding the 20 newsgroups cache; unset: "
         "SCIKIT_LEARN_DATA, scikit-learn's own variable (read by newsapi.model.data)",
     )
+
+
+class PredictionLogSettings(_Group):
+    """The prediction log: what the served model was asked and answered, as Parquet files."""
+
+    prediction_log_dir: Path | None = Field(
+        None,
+        description="a folder for the prediction log (Parquet files, one writer per worker); "
+        "unset: no log",
+    )
+    prediction_log_sample: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="share of the answered texts that are logged, drawn at random per text",
+    )
+    prediction_log_text: bool = Field(
+        False,
+        description="keep each logged text itself; false: only its length, tokens and digest "
+        "(no user text on disk)",
+    )
+    prediction_log_bytes: int = Field(
+        2**30,
+        gt=0,
+        description="most bytes of log files in the folder, all workers together; the oldest "
+        "files are removed first",
+    )
+    prediction_log_file_bytes: int = Field(
+        8 * 2**20,
+        gt=0,
+        description="a worker starts a new file once the records held for the current one "
+        "reach about this many bytes (their uncompressed size)",
+    )
+    prediction_log_file_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="a worker writes the records it holds as a file at least this often "
+        "(seconds after the first of them)",
+    )
+    prediction_log_queue_bytes: int = Field(
+        4 * 2**20,
+        gt=0,
+        description="most bytes of records (texts included) waiting for the log writer; more "
+        "are dropped (counted), never waited for",
+    )

@@ -1,0 +1,151 @@
+"""A prediction log record, its Parquet schema, and what the writer measures for it.
+
+The measures (tokens, out-of-vocabulary share, top probability or margin, runner-up) come
+from the served model's own arithmetic (:mod:`newsapi.serving.lean`): the vectorizer's
+analyzer and vocabulary, and the decision values the answer was chosen from. They are
+computed in the writer's thread, never on the request path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from newsapi.serving.predictor import Predictor
+
+ScoreKind = Literal["probability", "margin"]
+#: what a record without its text adds to a file before compression, about: the size that
+#: file rotation counts (the text's characters are added when it is kept)
+RECORD_BYTES = 160
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One logged prediction."""
+
+    time: datetime  #: when the request handed it to the log (UTC)
+    request_id: str
+    model_version: str
+    endpoint: str
+    category: str  #: the answer given
+    #: "probability": ``score`` is the top probability; "margin": the classifier gives no
+    #: probabilities and ``score`` is the top decision value minus the runner-up's
+    score_kind: ScoreKind
+    score: float
+    runner_up: str  #: the category with the next best score
+    text_chars: int
+    text_tokens: int  #: tokens the model's own vectorizer makes of the text
+    oov_share: float | None  #: share of those tokens outside the vocabulary (None: no token)
+    digest: bytes  #: the text's cache key (:func:`newsapi.serving.cache.entry_key`)
+    trace_id: str | None
+    text: str | None  #: only with NEWSAPI_PREDICTION_LOG_TEXT=true
+
+
+FIELDS = [field.name for field in dataclasses.fields(Record)]
+
+
+def schema() -> pa.Schema:
+    """The log files' Parquet schema (pyarrow is imported only when the log is used)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("time", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("request_id", pa.string(), nullable=False),
+            pa.field("model_version", pa.string(), nullable=False),
+            pa.field("endpoint", pa.string(), nullable=False),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("score_kind", pa.string(), nullable=False),
+            pa.field("score", pa.float64(), nullable=False),
+            pa.field("runner_up", pa.string(), nullable=False),
+            pa.field("text_chars", pa.int32(), nullable=False),
+            pa.field("text_tokens", pa.int32(), nullable=False),
+            pa.field("oov_share", pa.float64()),
+            pa.field("digest", pa.binary(16), nullable=False),
+            pa.field("trace_id", pa.string()),
+            pa.field("text", pa.string()),
+        ]
+    )
+
+
+def as_table(records: Sequence[Record]) -> pa.Table:
+    """``records`` as a table of :func:`schema`."""
+    import pyarrow as pa
+
+    columns = {name: [getattr(record, name) for record in records] for name in FIELDS}
+    return pa.table(columns, schema=schema())
+
+
+@dataclass(frozen=True, slots=True)
+class Measures:
+    tokens: int
+    oov_share: float | None
+    score_kind: ScoreKind
+    score: float
+    runner_up: str
+
+
+def measure(predictor: Predictor, target_names: Sequence[str], texts: list[str]) -> list[Measures]:
+    """The measures of ``texts`` under the served model, each text analysed once."""
+    lean = predictor.lean
+    if lean is not None:
+        analyze, vocabulary = lean.analyze, lean.vocabulary
+    else:  # scikit-learn serves this model: its vectorizer is the pipeline's first step
+        vectorizer = predictor.pipeline[0]
+        analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
+    tokens = {text: analyze(text) for text in texts}
+    kind: ScoreKind
+    if lean is not None:
+        # the lean model's own decisions, replaying the tokens instead of analysing again
+        replay = dataclasses.replace(lean, analyze=tokens.__getitem__)
+        decisions = replay.decisions(texts)
+        if lean.probabilities is not None:
+            scores, kind = lean.probabilities_of(decisions), "probability"
+        else:
+            scores, kind = _both_sides(decisions, lean.by_sign), "margin"
+    else:
+        scores, kind = _sklearn_scores(predictor.pipeline, texts)
+    names = np.asarray(target_names, dtype=object)
+    out = []
+    for text, row in zip(texts, scores, strict=True):
+        words = tokens[text]
+        unknown = sum(1 for word in words if word not in vocabulary)
+        order = np.argsort(-row, kind="stable")
+        top, second = int(order[0]), int(order[1])
+        value = row[top] if kind == "probability" else row[top] - row[second]
+        out.append(
+            Measures(
+                tokens=len(words),
+                oov_share=unknown / len(words) if words else None,
+                score_kind=kind,
+                score=float(value),
+                runner_up=str(names[second]),
+            )
+        )
+    return out
+
+
+def _both_sides(decisions: np.ndarray, by_sign: bool) -> np.ndarray:
+    """A binary model's single column as two columns (0, s): the class is the second when
+    s > 0, as ``by_sign`` decides, and the margin is |s|; other models' decisions as they
+    are."""
+    if not by_sign:
+        return decisions
+    return np.column_stack([np.zeros(len(decisions)), decisions[:, 0]])
+
+
+def _sklearn_scores(pipeline: Any, texts: list[str]) -> tuple[np.ndarray, ScoreKind]:
+    if hasattr(pipeline, "predict_proba"):
+        return np.asarray(pipeline.predict_proba(texts)), "probability"
+    decisions = np.asarray(pipeline.decision_function(texts))
+    if decisions.ndim == 1:  # binary: as _both_sides
+        decisions = np.column_stack([np.zeros(len(decisions)), decisions])
+    return decisions, "margin"

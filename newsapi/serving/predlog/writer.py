@@ -1,0 +1,262 @@
+"""The log writer: one per worker process, a background thread fed by a queue bounded in bytes.
+
+:meth:`PredictionLog.submit` runs on the request path: it draws the sample, takes the time
+and queues one tuple of references to what the request already holds (the texts, their cache
+keys, the categories, the served model), or drops and counts it when the queue holds
+``queue_bytes`` already; it never waits for the writer. The writer's thread measures each
+record (:func:`~newsapi.serving.predlog.record.measure`), holds the records of the next file
+in memory, and writes it whole (:mod:`~newsapi.serving.predlog.files`) once they reach
+``file_bytes`` or ``file_seconds`` after the first. A folder that cannot be written is one
+log line per kind of fault and a count in ``/metrics``, and the records of that file are
+dropped (counted): the requests never see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from newsapi.serving.cache import entry_keys
+from newsapi.serving.metrics import Metrics
+from newsapi.serving.predictor import Predictor
+from newsapi.serving.predlog.files import file_name, trim, write_file
+from newsapi.serving.predlog.record import RECORD_BYTES, Record, measure
+from newsapi.settings import PredictionLogSettings
+
+log = logging.getLogger("newsapi.serving.predlog")
+
+# What one queued call costs beside its texts: the tuple, its lists' slots, the keys; a text
+# costs its characters (held alive until written) plus its slots.
+CALL_BYTES = 400
+TEXT_BYTES = 120
+# Calls the writer takes from the queue in one go, and measures together.
+DRAIN = 256
+
+
+class PredictionLog:
+    """Queues answered texts without waiting and writes them as Parquet files."""
+
+    def __init__(self, settings: PredictionLogSettings, metrics: Metrics) -> None:
+        if settings.prediction_log_dir is None:
+            raise ValueError("the prediction log needs NEWSAPI_PREDICTION_LOG_DIR")
+        self.folder: Path = settings.prediction_log_dir
+        self.sample = settings.prediction_log_sample
+        self.keep_text = settings.prediction_log_text
+        self.bytes_limit = settings.prediction_log_bytes
+        self.file_bytes = settings.prediction_log_file_bytes
+        self.file_seconds = settings.prediction_log_file_seconds
+        self.queue_bytes = settings.prediction_log_queue_bytes
+        self.metrics = metrics
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._queued = 0  # bytes waiting: the bound is checked against it
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._dropped = metrics.prediction_log_dropped.labels("queue")
+        self._faults_seen: set[str] = set()
+        self._sequence = 0
+        self._start = ""
+        self._deadline = float("inf")  # set by stop(): records queued after it are dropped
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes of records waiting for the writer's thread (as :meth:`submit` counts them)."""
+        return self._queued
+
+    # -- the request path --------------------------------------------------------------------
+    def submit(
+        self,
+        endpoint: str,
+        request_id: str,
+        model_version: str,
+        predictor: Predictor,
+        target_names: Sequence[str],
+        texts: Sequence[str],
+        categories: Sequence[str],
+        keys: Sequence[bytes] | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        """Log the answers ``categories`` of ``texts`` (``keys``: their cache keys, when the
+        caller has them; else the writer computes them), without waiting; over the queue's
+        bound the call's records are dropped and counted."""
+        sample = self.sample
+        if sample < 1.0:
+            draw = random.random
+            chosen: list[int] | None = [i for i in range(len(texts)) if draw() < sample]
+            if not chosen:
+                return
+        else:
+            chosen = None
+        size = CALL_BYTES + len(texts) * TEXT_BYTES + sum(map(len, texts))
+        with self._lock:
+            if self._queued + size > self.queue_bytes:
+                self._dropped.inc(len(texts) if chosen is None else len(chosen))
+                return
+            self._queued += size
+        item = (time.time(), endpoint, request_id, model_version, predictor, target_names,
+                texts, categories, keys, trace_id, chosen, size)  # fmt: skip
+        self._queue.put(item)
+
+    # -- the writer's thread -----------------------------------------------------------------
+    def start(self) -> None:
+        """Start the writer's thread."""
+        self._start = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self._thread = threading.Thread(target=self._loop, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Write what is queued and held, then stop; records still waiting after ``timeout``
+        seconds are dropped (counted)."""
+        if self._thread is None:
+            return
+        self._deadline = time.monotonic() + timeout
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _loop(self) -> None:
+        held: list[Record] = []
+        held_bytes, first = 0, 0.0
+        stopping = False
+        while not stopping:
+            wait = 1.0 if not held else max(0.0, first + self.file_seconds - time.monotonic())
+            items: list[tuple[Any, ...]] = []
+            try:
+                item = self._queue.get(timeout=wait)
+                while item is not None:
+                    items.append(item)
+                    if len(items) >= DRAIN:
+                        break
+                    item = self._queue.get_nowait()
+                stopping = item is None
+            except queue.Empty:
+                pass
+            if time.monotonic() > self._deadline:  # stop() has waited long enough
+                for item in items:
+                    self._drop("stop", item)
+                items = []
+            if items:
+                records = self._measured(items)
+                if not held:
+                    first = time.monotonic()
+                held.extend(records)
+                held_bytes += sum(RECORD_BYTES + len(r.text or "") for r in records)
+            due = held and time.monotonic() - first >= self.file_seconds
+            if held and (stopping or due or held_bytes >= self.file_bytes):
+                self._write(held)
+                held, held_bytes = [], 0
+        self._drain_after_stop()
+
+    def _drain_after_stop(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                self._drop("stop", item)
+
+    def _drop(self, reason: str, item: tuple[Any, ...]) -> None:
+        texts, chosen, size = item[6], item[10], item[11]
+        self._release(size)
+        self.metrics.prediction_log_dropped.labels(reason).inc(
+            len(texts) if chosen is None else len(chosen)
+        )
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            self._queued -= size
+
+    def _measured(self, items: list[tuple[Any, ...]]) -> list[Record]:
+        """The records of ``items``, measured together: one model call for the texts of
+        consecutive calls answered by the same model (a sparse product for many texts costs a
+        fraction of one text at a time)."""
+        records: list[Record] = []
+        start = 0
+        for end in range(1, len(items) + 1):
+            if end == len(items) or items[end][4] is not items[start][4]:
+                try:
+                    records.extend(self._records(items[start:end]))
+                except Exception as exc:  # a model the measures trip on: the log, not serving
+                    self._fault("measure", exc)
+                    for item in items[start:end]:
+                        count = len(item[6]) if item[10] is None else len(item[10])
+                        self.metrics.prediction_log_dropped.labels("fault").inc(count)
+                start = end
+        return records
+
+    def _records(self, items: list[tuple[Any, ...]]) -> list[Record]:
+        """The records of calls answered by one model."""
+        every: list[tuple[Any, ...]] = []  # (call, text, category, key) of each record
+        for item in items:
+            when, version, texts, categories, keys, chosen, size = (
+                item[0], item[3], item[6], item[7], item[8], item[10], item[11]
+            )  # fmt: skip
+            self._release(size)
+            picked = range(len(texts)) if chosen is None else chosen
+            chosen_texts = [texts[i] for i in picked]
+            if keys is None:
+                chosen_keys = entry_keys(version, chosen_texts)
+            else:
+                chosen_keys = [keys[i] for i in picked]
+            call = (datetime.fromtimestamp(when, UTC), *item[1:4], item[9])
+            every.extend(
+                (call, text, categories[i], key)
+                for i, text, key in zip(picked, chosen_texts, chosen_keys, strict=True)
+            )
+        predictor, names = items[0][4], items[0][5]
+        measures = measure(predictor, names, [text for _, text, _, _ in every])
+        return [
+            Record(
+                time=stamp,
+                request_id=request_id,
+                model_version=version,
+                endpoint=endpoint,
+                category=category,
+                score_kind=m.score_kind,
+                score=m.score,
+                runner_up=m.runner_up,
+                text_chars=len(text),
+                text_tokens=m.tokens,
+                oov_share=m.oov_share,
+                digest=key,
+                trace_id=trace_id,
+                text=text if self.keep_text else None,
+            )
+            for ((stamp, endpoint, request_id, version, trace_id), text, category, key), m in zip(
+                every, measures, strict=True
+            )
+        ]
+
+    def _write(self, records: list[Record]) -> None:
+        self._sequence += 1
+        name = file_name(self._start, os.getpid(), self._sequence)
+        try:
+            write_file(self.folder, name, records)
+        except OSError as exc:
+            self._fault("write", exc)
+            self.metrics.prediction_log_dropped.labels("fault").inc(len(records))
+            return
+        self.metrics.prediction_log_records.inc(len(records))
+        try:
+            self.metrics.prediction_log_bytes.set(trim(self.folder, self.bytes_limit))
+        except OSError as exc:
+            self._fault("trim", exc)
+
+    def _fault(self, kind: str, exc: Exception) -> None:
+        """Count a fault every time; log the first of each kind."""
+        self.metrics.prediction_log_faults.labels(kind).inc()
+        if kind not in self._faults_seen:
+            self._faults_seen.add(kind)
+            log.warning(
+                "prediction log fault (%s) in %s: %s; those records are dropped (counted in "
+                "newsapi_prediction_log_dropped), and later faults of this kind only counted",
+                kind, self.folder, exc,
+            )  # fmt: skip
