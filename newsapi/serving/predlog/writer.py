@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from newsapi.errors import NewsapiError
 from newsapi.serving.cache import entry_keys
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Predictor
@@ -39,6 +40,10 @@ CALL_BYTES = 400
 TEXT_BYTES = 120
 # Calls the writer takes from the queue in one go, and measures together.
 DRAIN = 256
+
+
+class PredictionLogError(NewsapiError):
+    """The prediction log cannot start; the message says why and what to install."""
 
 
 class PredictionLog:
@@ -106,7 +111,15 @@ class PredictionLog:
 
     # -- the writer's thread -----------------------------------------------------------------
     def start(self) -> None:
-        """Start the writer's thread."""
+        """Start the writer's thread; pyarrow is imported here, not at the first write (an
+        import holding the GIL in the middle of the traffic); without it, one clear error."""
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError as exc:
+            raise PredictionLogError(
+                "NEWSAPI_PREDICTION_LOG_DIR is set but pyarrow is not installed: "
+                "pip install 'newsapi[scoring]', or unset it"
+            ) from exc
         self._start = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self._thread = threading.Thread(target=self._loop, name="prediction-log", daemon=True)
         self._thread.start()
