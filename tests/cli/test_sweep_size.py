@@ -45,6 +45,7 @@ def test_a_sweep_past_the_threshold_is_refused_before_anything_runs(
     assert not artifacts.exists(), "nothing is written before the sweep runs"
 
 
+@pytest.mark.slow  # a whole sweep past the limit; the refusal itself is tested above
 def test_max_fits_is_a_parameter_and_yes_runs_past_it(tmp_path: Path, corpus: Path) -> None:
     artifacts = tmp_path / "artifacts"
     grid = json.dumps({"classifier": ["multinomial_nb", "complement_nb"], "alpha": [0.1, 1.0]})

@@ -71,6 +71,7 @@ def test_bad_parameters_are_refused_before_anything_runs(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # test_messages checks the missing corpus line in make test
 def test_a_missing_corpus_is_one_line_naming_the_variable_and_leaves_no_entry(
     tmp_path: Path,
 ) -> None:

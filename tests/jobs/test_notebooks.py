@@ -80,9 +80,15 @@ def test_own_csv_corpus_through_the_notebooks(tmp_path: Path) -> None:
     ("parameters", "message"),
     [
         ({"classifier": "forest"}, "classifier: Input should be 'multinomial_nb'"),
-        ({"categories": ["sci.crypt", "sci.cooking"]}, "categories: unknown"),
+        pytest.param(  # the other refusals share the first one's path: make test-slow
+            {"categories": ["sci.crypt", "sci.cooking"]},
+            "categories: unknown",
+            marks=pytest.mark.slow,
+        ),
         ({"dataset": "missing.csv"}, "dataset: CSV file missing.csv does not exist"),
-        ({"alpha": -1.0}, "alpha: Input should be greater than 0"),
+        pytest.param(
+            {"alpha": -1.0}, "alpha: Input should be greater than 0", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_bad_parameter_stops_early_and_keeps_the_old_model(
@@ -99,8 +105,10 @@ SPACE_ONLY = [(text, label) for text, label in topic_sentences(10) if label == "
     [
         (lambda d: write_csv(d / "no-text.csv", topic_sentences(5), header=("body", "label")),
          "has no ['text'] column"),
-        (lambda d: write_csv(d / "empty.csv", []), "holds no documents"),
-        (lambda d: write_folder(d / "one-class", SPACE_ONLY), "has 1 class(es) ['space']"),
+        pytest.param(lambda d: write_csv(d / "empty.csv", []), "holds no documents",
+                     marks=pytest.mark.slow),
+        pytest.param(lambda d: write_folder(d / "one-class", SPACE_ONLY),
+                     "has 1 class(es) ['space']", marks=pytest.mark.slow),
     ],
 )  # fmt: skip
 def test_unusable_own_corpus_stops_early_and_keeps_the_old_model(
@@ -118,6 +126,7 @@ def assert_refused(tmp_path: Path, parameters: dict[str, Any], message: str) -> 
     assert (previous.path.read_bytes(), manifest_path(previous.path).read_bytes()) == before
 
 
+@pytest.mark.slow  # make test runs nbval over 04_compare itself
 def test_compare_notebook_under_nbval_over_a_store_of_two_runs(tmp_path: Path) -> None:
     """nbval over 04_compare.ipynb as committed, beside a store this test builds: the cells whose
     output depends on the store are the only ones excluded (nbval-ignore-output tags)."""

@@ -135,7 +135,7 @@ def assert_stopped_cleanly(run: Run, stderr: str, signum: int) -> None:
         pytest.param("the kernel starts", "SIGTERM", marks=pytest.mark.slow),
         ("the search runs", "SIGTERM"),
         pytest.param("the search runs", "SIGHUP", marks=pytest.mark.slow),
-        ("the entry landed", "SIGTERM"),
+        pytest.param("the entry landed", "SIGTERM", marks=pytest.mark.slow),
     ],
 )
 def test_a_stopped_sweep_leaves_no_process_and_no_staging_folder(

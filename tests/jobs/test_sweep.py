@@ -113,9 +113,14 @@ def test_a_bad_grid_is_refused_before_anything_runs(tmp_path: Path) -> None:
     [
         (["-p", "grid", "{alpha: [-1]}"], "grid.alpha: Input should be greater than 0 (got -1)"),
         (["-p", "serch", "random"], "serch: unknown sweep parameter; did you mean 'search'?"),
-        (["-p", "artifact_dir", "x"], "newsapi sweep` itself"),
-        (["-y", "[1, 2]"], "must be a mapping"),
-        (["-p", "dask_scheduler", "my laptop"], "dask_scheduler: 'my laptop' is neither None"),
+        # the rest share the first two's path (a refusal before the notebook): make test-slow
+        pytest.param(["-p", "artifact_dir", "x"], "newsapi sweep` itself", marks=pytest.mark.slow),
+        pytest.param(["-y", "[1, 2]"], "must be a mapping", marks=pytest.mark.slow),
+        pytest.param(
+            ["-p", "dask_scheduler", "my laptop"],
+            "dask_scheduler: 'my laptop' is neither None",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_bad_parameters_are_refused_in_one_line(

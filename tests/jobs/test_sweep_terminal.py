@@ -10,9 +10,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support import NEWSAPI, ROOT, overlapping_sentences, write_csv
 
 
+@pytest.mark.slow  # a whole sweep in a terminal
 def test_a_sweep_prints_its_table_on_lines_of_its_own(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "own.csv", overlapping_sentences())
     grid = json.dumps({"classifier": ["linear_svc"], "C": [0.5, 1.0]})

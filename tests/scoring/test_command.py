@@ -228,13 +228,25 @@ def bad_inputs(tmp: Path, store: Store) -> dict[str, tuple[list[str], str]]:
     }
 
 
+FAST_CASES = {
+    "missing file",
+    "missing text column",
+    "no rows",
+    "unknown version",
+    "no probabilities",
+}
+
+
 @pytest.mark.parametrize(
     "case",
-    [
-        "missing file", "unknown format", "missing text column", "missing id column",
-        "empty file", "no rows", "empty folder", "mixed folder", "unknown version",
-        "ambiguous version", "no probabilities", "format against suffix",
-        "workers without a local cluster",
+    [  # five in make test, each refused on another path; the rest in make test-slow
+        case if case in FAST_CASES else pytest.param(case, marks=pytest.mark.slow)
+        for case in (
+            "missing file", "unknown format", "missing text column", "missing id column",
+            "empty file", "no rows", "empty folder", "mixed folder", "unknown version",
+            "ambiguous version", "no probabilities", "format against suffix",
+            "workers without a local cluster",
+        )
     ],
 )  # fmt: skip
 def test_a_bad_input_is_one_line_and_no_output(store: Store, tmp_path: Path, case: str) -> None:

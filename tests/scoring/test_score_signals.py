@@ -146,6 +146,7 @@ def test_a_run_stopped_by_sigterm_resumes_to_the_uninterrupted_output(
     assert pq.read_table(out).equals(whole)
 
 
+@pytest.mark.slow  # SIGTERM takes the same path in make test
 def test_sighup_stops_a_run_as_sigterm_does(slow_store: Path, source: Path, tmp_path: Path) -> None:
     stopped(slow_store, source, tmp_path / "scores.parquet", signal.SIGHUP)
 

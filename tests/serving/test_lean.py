@@ -92,7 +92,13 @@ def default_models(twenty: Corpus) -> tuple[dict[str, Pipeline], Any]:
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("classifier", CLASSIFIERS)
+@pytest.mark.parametrize(
+    "classifier",
+    [  # the default and a classifier without probabilities in make test; the rest in test-slow
+        c if c in ("multinomial_nb", "linear_svc") else pytest.param(c, marks=pytest.mark.slow)
+        for c in CLASSIFIERS
+    ],
+)
 def test_every_post_of_the_test_split_gets_scikit_learns_answer(
     classifier: str, twenty: Corpus, default_models: tuple[dict[str, Pipeline], Any]
 ) -> None:

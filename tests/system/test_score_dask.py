@@ -119,6 +119,7 @@ def test_row_numbers_of_json_lines_are_counted_on_the_workers(
     assert read_output(out).column("row").to_pylist() == list(range(1_200))
 
 
+@pytest.mark.slow  # the real-scheduler test covers Dask in make test
 def test_a_local_cluster_started_for_the_run_gives_the_same_output(
     store: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -133,6 +134,7 @@ def test_a_local_cluster_started_for_the_run_gives_the_same_output(
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir()), os.listdir(tmp_path)
 
 
+@pytest.mark.slow  # waits out the client's 20 s connect timeout
 def test_an_unreachable_scheduler_is_one_line(store: tuple[Path, str], tmp_path: Path) -> None:
     root, _ = store
     source = parquet_folder(tmp_path)
