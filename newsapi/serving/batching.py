@@ -143,9 +143,18 @@ class ModelLane:
                 self._release()
         return results
 
+    @property
+    def idle(self) -> bool:
+        """No job holds the model thread or waits for it, and no small job was seen in the
+        last ``contended_for`` seconds: a job started now runs at once, sharing with nobody."""
+        return not self._busy and not self._contended()
+
+    def _contended(self) -> bool:
+        return bool(self._small) or time.monotonic() - self._last_small <= self.contended_for
+
     def _chunk_end(self, items: list[T], start: int, size: Callable[[T], int]) -> int:
         budget = self.chunk_chars
-        if time.monotonic() - self._last_small > self.contended_for and not self._small:
+        if not self._contended():
             budget *= self.IDLE_CHUNKS
         return chunk_end(items, start, size, budget)
 

@@ -6,7 +6,9 @@ bare model's documents/s (the docs' benchmark page). The model work of large cal
 to one child process per worker, which gets the very model the worker serves, pickled (it reads
 no file, so it can never serve another version). It starts on the first large call after the
 model is installed; until it is ready, and whenever it fails, the model thread does the work, so
-nothing ever waits for it. The event loop keeps the requests, the caches and the answers; the
+nothing ever waits for it. It takes only the large calls that find the model thread busy: an idle
+thread computes a call sooner than the hand-off would, and with the thread busy the child's core
+adds to it. The event loop keeps the requests, the caches and the answers; the
 micro-batches of single texts stay in the model thread and never wait behind a large call's
 chunk.
 """
@@ -148,11 +150,16 @@ class BulkProcess:
                 future.cancel()
         return labels
 
-    async def labels_for(self, version: str, pipeline: Any, texts: list[str]) -> list[int] | None:
-        """The labels of ``texts`` from the child when it is ready for this model, else None:
-        the caller's model thread does the work then, so nothing ever waits for the child."""
+    async def labels_for(
+        self, version: str, pipeline: Any, texts: list[str], *, thread_idle: bool = False
+    ) -> list[int] | None:
+        """The labels of ``texts`` from the child when it is ready for this model and the
+        caller's model thread is busy, else None: the model thread does the work then, so
+        nothing ever waits for the child. An idle thread answers sooner than a hand-off to the
+        child would (the call still starts a child when none is ready, for the calls that will
+        find the thread busy)."""
         pool = self.ready_for(version, pipeline)
-        if pool is None:
+        if pool is None or thread_idle:
             return None
         try:
             return await self.predict(pool, texts)

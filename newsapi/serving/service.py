@@ -3,8 +3,8 @@
 Routes ask it for predictions; it answers from the memory tier on the event loop when it
 can, and otherwise hands a whole batch to one model thread (disk lookups and ``predict``
 together, one thread hop per batch). Large ``/predictions`` calls go to the model in chunks
-that take turns with the micro-batches of single texts
-(:class:`~newsapi.serving.batching.ModelLane`).
+that take turns with single texts (:class:`~newsapi.serving.batching.ModelLane`), or to the
+bulk process (:mod:`~newsapi.serving.bulk`) while the model thread is busy.
 The model is swapped atomically on reload: each batch takes one snapshot of the current
 model, and every answer carries that model's version.
 """
@@ -64,7 +64,6 @@ class Classifier:
         # batch. (scikit-learn's transform holds the GIL for most of its work anyway.)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._lane = ModelLane(self._executor, chunk_chars=settings.batching.bulk_chunk_chars)
-        # the model work of large /predictions calls, on another core (newsapi.serving.bulk)
         self.bulk = BulkProcess(
             chunk_chars=settings.batching.bulk_chunk_chars * ModelLane.IDLE_CHUNKS
         )
@@ -220,13 +219,14 @@ class Classifier:
     async def _compute_many(
         self, artifact: Artifact, predictor: Predictor, items: list[tuple[bytes, str]]
     ) -> list[Computed]:
-        """The answers for a call's misses: from the bulk process when it is large and the
-        process is ready for this model, else from the model thread, chunk by chunk."""
+        """The answers for a call's misses: from the bulk process when it is large, the
+        process ready and the model thread busy, else from the model thread, chunk by chunk."""
         version, batching = artifact.model_version, self.settings.batching
         labels = None
         if batching.bulk_process and len(items) >= batching.bulk_process_min_texts:
+            idle = self._lane.idle and not self._batcher.waiting
             texts = [text for _, text in items]
-            labels = await self.bulk.labels_for(version, artifact.pipeline, texts)
+            labels = await self.bulk.labels_for(version, artifact.pipeline, texts, thread_idle=idle)
         if labels is not None:
             self.metrics.predictions.labels("bulk_process").inc(len(labels))
             self.metrics.inferred[predictor.inference].inc(len(labels))

@@ -1,6 +1,7 @@
-"""The bulk process: large /predictions calls computed in a real child process holding the
-served model, with the same answers; a killed child costs no answer, a reload replaces it,
-and it stops with the classifier (tests/system/test_bulk_workers.py kills its uvicorn worker)."""
+"""The bulk process: large /predictions calls that find the model thread busy are computed in
+a real child process holding the served model, with the same answers, and those that find it
+idle in the thread; a killed child costs no answer, a reload replaces it, and it stops with the
+classifier (tests/system/test_bulk_workers.py kills its uvicorn worker)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 from newsapi.model.artifact import Artifact
 from newsapi.serving import bulk
 from newsapi.serving.metrics import Metrics
+from newsapi.serving.results import Predictions
 from newsapi.serving.service import Classifier
 from newsapi.settings import MODEL_FILENAME, Settings
 from tests.support import (
@@ -55,6 +57,15 @@ async def first_child(classifier: Classifier) -> int:
     return await started(classifier)
 
 
+async def beside_a_busy_lane(classifier: Classifier, texts: list[str], seed: int) -> Predictions:
+    """The answer for ``texts``, asked while another large call (100 texts of ``seed``) holds
+    the model thread: that one takes the idle lane before ``texts`` are even looked up."""
+    _, answer = await asyncio.gather(
+        classifier.predict_many(mixed_sentences(100, seed)), classifier.predict_many(texts)
+    )
+    return answer
+
+
 async def started(classifier: Classifier, timeout: float = 60.0) -> int:
     """The pid of the bulk process once it holds the served model."""
     version = classifier.current().model_version
@@ -73,7 +84,7 @@ async def gone(pid: int, timeout: float = 15.0) -> bool:
     return False
 
 
-def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
+def test_large_calls_go_to_the_bulk_process_only_while_the_model_thread_is_busy(
     real_model: Artifact, tmp_path: Path
 ) -> None:
     settings = Settings.of(model_path=real_model.path, cache_dir=tmp_path / "cache")
@@ -100,16 +111,24 @@ def test_large_calls_are_computed_by_the_bulk_process_with_the_models_answers(
             # it yields the cores to the worker's own threads
             mine = os.getpriority(os.PRIO_PROCESS, 0)
             assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + bulk.NICE)
-            # from now on the child computes large calls: the same answers
-            answer = await classifier.predict_many(second)
+            # with the child ready, a large call that finds the model thread idle is still
+            # computed there: no hand-off
+            idle = mixed_sentences(150, 4)
+            assert (await classifier.predict_many(idle)).categories == predicted_names(
+                real_model, idle
+            )
+            assert counted(classifier, "model") == 360
+            assert counted(classifier, "bulk_process") == 0
+            # one that finds it busy goes to the child: the same answers
+            answer = await beside_a_busy_lane(classifier, second, 5)
             assert answer.categories == predicted_names(real_model, second)
             assert answer.model_version == real_model.model_version
             assert counted(classifier, "bulk_process") == 300
-            assert counted(classifier, "model") == 210
+            assert counted(classifier, "model") == 460  # the other call, in the thread
             # single texts stay in the model thread
             single = await classifier.predict(SINGLE)
             assert single.category == predicted_names(real_model, [SINGLE])[0]
-            assert counted(classifier, "model") == 211
+            assert counted(classifier, "model") == 461
         assert await gone(pid), "the bulk process outlived the classifier's stop()"
 
     asyncio.run(main())
@@ -131,10 +150,10 @@ def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
             assert await gone(first)
             texts = mixed_sentences(100, 2)
             before = counted(classifier, "model")
-            assert (await classifier.predict_many(texts)).categories == predicted_names(
-                tiny_model, texts
-            )
-            assert counted(classifier, "model") - before == 100  # the thread did the work
+            answer = await beside_a_busy_lane(classifier, texts, 20)
+            assert answer.categories == predicted_names(tiny_model, texts)
+            # the thread did the work, of this call and of the one beside it
+            assert counted(classifier, "model") - before == 200
             assert classifier.bulk.pid is None
             # within RETRY_AFTER no new child; after it, the next large call starts one
             await classifier.predict_many(mixed_sentences(100, 3))
@@ -144,9 +163,8 @@ def test_a_killed_bulk_process_costs_no_answer_and_is_started_again(
             await classifier.predict_many(mixed_sentences(100, 4))
             second = await started(classifier)
             texts = mixed_sentences(100, 5)
-            assert (await classifier.predict_many(texts)).categories == predicted_names(
-                tiny_model, texts
-            )
+            answer = await beside_a_busy_lane(classifier, texts, 50)
+            assert answer.categories == predicted_names(tiny_model, texts)
             assert counted(classifier, "bulk_process") == 100
         return first, second
 
@@ -182,7 +200,7 @@ def test_after_a_reload_large_calls_go_to_a_child_holding_the_new_model(
             assert answer.categories == predicted_names(new, texts)
             second = await started(classifier)
             texts = mixed_sentences(100, 3)
-            answer = await classifier.predict_many(texts)
+            answer = await beside_a_busy_lane(classifier, texts, 30)
             assert answer.model_version == new.model_version
             assert answer.categories == predicted_names(new, texts)
             assert counted(classifier, "bulk_process") == 100  # only the last call
