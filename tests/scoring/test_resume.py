@@ -20,7 +20,6 @@ from newsapi.settings import MODEL_FILENAME
 from tests.scoring.helpers import one_line, sentences
 from tests.support import (
     NEWSAPI,
-    ROOT,
     explode_on_marker,
     newsapi,
     train_behind,
@@ -28,6 +27,7 @@ from tests.support import (
     wait_for,
     write_csv,
 )
+from tests.support.corpora import hold_environment
 
 ROWS = [*sentences(1_000), "a slow one", *sentences(700, seed=1)]
 
@@ -39,16 +39,6 @@ def slow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def hold(marker: Path, seconds: float) -> dict[str, str]:
-    """The environment of a run whose model holds the "slow" batch for ``seconds`` (and can
-    unpickle its step from this checkout's tests package)."""
-    return {
-        "NEWSAPI_TEST_HOLD_MARKER": str(marker),
-        "NEWSAPI_TEST_HOLD_SECONDS": str(seconds),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-
-
 def interrupt(store: Path, source: Path, out: Path, *extra: str) -> None:
     """Start ``newsapi score``, wait until the model holds the "slow" batch, kill -9 it."""
     marker = out.parent / "held"
@@ -56,7 +46,7 @@ def interrupt(store: Path, source: Path, out: Path, *extra: str) -> None:
     process = subprocess.Popen(
         [NEWSAPI, "score", str(source), "-o", str(out), "--artifacts", str(store),
          "--part-rows", "500", *extra],
-        env={**os.environ, **hold(marker, 120)}, stdout=subprocess.DEVNULL,
+        env={**os.environ, **hold_environment(marker, 120)}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -71,7 +61,7 @@ def interrupt(store: Path, source: Path, out: Path, *extra: str) -> None:
 def run(store: Path, source: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return newsapi(
         "score", str(source), "-o", str(out), "--artifacts", str(store), "--part-rows", "500",
-        *extra, env=hold(out.parent / "held", 0),
+        *extra, env=hold_environment(out.parent / "held", 0),
     )  # fmt: skip
 
 

@@ -26,7 +26,8 @@ import pytest
 from newsapi.settings import MODEL_FILENAME
 from newsapi.store.staging import deferred_signals
 from tests.scoring.helpers import sentences
-from tests.support import NEWSAPI, ROOT, newsapi, train_slow, wait_for, write_csv
+from tests.support import NEWSAPI, newsapi, train_slow, wait_for, write_csv
+from tests.support.corpora import hold_environment
 
 MARK = "NEWSAPI_TEST_SCORE_SIGNALS_MARK"
 ROWS = [*sentences(1_000), "a slow one", *sentences(700, seed=1)]
@@ -66,20 +67,10 @@ def marked(mark: str) -> dict[int, str]:
     return found
 
 
-def hold(marker: Path, seconds: float) -> dict[str, str]:
-    """The environment of a run whose model holds the "slow" batch for ``seconds`` (and can
-    unpickle its step from this checkout's tests package)."""
-    return {
-        "NEWSAPI_TEST_HOLD_MARKER": str(marker),
-        "NEWSAPI_TEST_HOLD_SECONDS": str(seconds),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-
-
 def run(store: Path, source: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return newsapi(
         "score", str(source), "-o", str(out), "--artifacts", str(store), "--part-rows", "500",
-        *extra, env=hold(out.parent / "held", 0),
+        *extra, env=hold_environment(out.parent / "held", 0),
     )  # fmt: skip
 
 
@@ -90,7 +81,7 @@ def stopped(store: Path, source: Path, out: Path, signum: int, *extra: str) -> s
     process = subprocess.Popen(
         [NEWSAPI, "score", str(source), "-o", str(out), "--artifacts", str(store),
          "--part-rows", "500", *extra],
-        env={**os.environ, **hold(marker, 120), MARK: mark}, stdout=subprocess.PIPE,
+        env={**os.environ, **hold_environment(marker, 120), MARK: mark}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

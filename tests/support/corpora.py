@@ -4,6 +4,7 @@ from them, a corpus, a trained artifact, and the same rows as a CSV file or a fo
 from __future__ import annotations
 
 import csv
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -148,3 +149,15 @@ def write_folder(root: Path, rows: list[tuple[str, str]]) -> Path:
         (root / label).mkdir(parents=True, exist_ok=True)
         (root / label / f"{i:04d}.txt").write_text(text, encoding="utf-8")
     return root
+
+
+def hold_environment(marker: Path, seconds: float) -> dict[str, str]:
+    """The environment of a run whose model (:func:`train_slow`) holds the "slow" batch for
+    ``seconds`` (and can unpickle its step from this checkout's tests package)."""
+    from tests.support.files import ROOT
+
+    return {
+        "NEWSAPI_TEST_HOLD_MARKER": str(marker),
+        "NEWSAPI_TEST_HOLD_SECONDS": str(seconds),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }

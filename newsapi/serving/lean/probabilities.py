@@ -50,13 +50,7 @@ def one_vs_rest(decisions: np.ndarray) -> np.ndarray:
         positive = expit(decisions[:, 0])
         return np.stack([1 - positive, positive], axis=1)
     proba: np.ndarray = expit(decisions)
-    total = proba.sum(axis=1)
-    all_zero = total == 0
-    if np.any(all_zero):
-        proba[all_zero, :] = 1
-        total[all_zero] = proba.shape[1]
-    proba /= total.reshape((proba.shape[0], -1))
-    return proba
+    return _normalised(proba)
 
 
 def modified_huber(decisions: np.ndarray) -> np.ndarray:
@@ -73,13 +67,7 @@ def modified_huber(decisions: np.ndarray) -> np.ndarray:
     np.clip(proba, -1, 1, proba)
     proba += 1.0
     proba /= 2.0
-    total = proba.sum(axis=1)
-    all_zero = total == 0
-    if np.any(all_zero):
-        proba[all_zero, :] = 1
-        total[all_zero] = proba.shape[1]
-    proba /= total.reshape((proba.shape[0], -1))
-    return proba
+    return _normalised(proba)
 
 
 FORMULAS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -102,3 +90,15 @@ def formula_of(model: Any) -> Formula | None:
     if name == "SGDClassifier" and model.loss == "modified_huber":
         return "modified_huber"
     return None
+
+
+def _normalised(proba: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum in place, a row of zeros made uniform: the one-vs-rest
+    normalisation scikit-learn's linear classifiers share."""
+    total = proba.sum(axis=1)
+    all_zero = total == 0
+    if np.any(all_zero):
+        proba[all_zero, :] = 1
+        total[all_zero] = proba.shape[1]
+    proba /= total.reshape((proba.shape[0], -1))
+    return proba
