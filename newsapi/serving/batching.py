@@ -38,6 +38,11 @@ class MicroBatcher(Generic[T, R]):
         self._running = False
 
     @property
+    def busy(self) -> bool:
+        """A batch is being gathered or computed, or items wait for the next."""
+        return self._running or bool(self._pending)
+
+    @property
     def waiting(self) -> int:
         """Items submitted and not yet taken into a batch: a measure of load."""
         return len(self._pending)
@@ -142,6 +147,11 @@ class ModelLane:
             finally:
                 self._release()
         return results
+
+    @property
+    def free(self) -> bool:
+        """No job holds the model thread or waits for it."""
+        return not self._busy
 
     @property
     def idle(self) -> bool:

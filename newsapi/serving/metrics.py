@@ -141,6 +141,8 @@ class Metrics:
         self.memory_miss = self.cache_misses.labels("memory")
         self.disk_hit = self.cache_hits.labels("disk")
         self.disk_miss = self.cache_misses.labels("disk")
+        # single texts the event loop computed itself (newsapi.serving.service)
+        self.inline = self.predictions.labels("inline")
         self.inferred = {path: inference_texts.labels(path) for path in ("lean", "scikit-learn")}
         # the prediction log (newsapi.serving.predlog)
         self.prediction_log_records = Counter(

@@ -74,6 +74,7 @@ class Classifier:
         )
         self._explainer = Explainer(self.current, self._lane, settings.batching)
         self._reload_lock = asyncio.Lock()
+        self._inline_chars = settings.batching.inline_max_chars
 
     # -- lifecycle ---------------------------------------------------------------------------
     def load(self, *, from_store: bool = False) -> tuple[Artifact, Predictor]:
@@ -187,15 +188,35 @@ class Classifier:
 
     # -- predictions -------------------------------------------------------------------------
     async def predict(self, text: str) -> Prediction:
-        """The category of one text: memory tier, else the next micro-batch."""
-        version = self.current().model_version
+        """The category of one text: memory tier, else computed right here when it is short
+        and alone (:meth:`_alone`), else the next micro-batch."""
+        artifact, predictor = self.served()
+        version = artifact.model_version
         key = entry_key(version, text)
         category = self.cache.memory.get(version, key)
         if category is not None:
             self.metrics.memory_hit.inc()
             return Prediction(category, True, version)
         self.metrics.memory_miss.inc()
+        if len(text) <= self._inline_chars and predictor.lean is not None and self._alone():
+            # One turn of the loop first: requests read in the same turn as this one start
+            # now, and if any did, they all share the next model call instead.
+            await asyncio.sleep(0)
+        if len(text) <= self._inline_chars and predictor.lean is not None and self._alone():
+            # The lean path computes a short text in less time than the model thread's
+            # round trip or a disk-tier read would take (the docs' "How a request is
+            # served"): nobody waits behind it, so the event loop computes it.
+            category = predictor.categories(artifact.target_names, [text])[0]
+            self.metrics.inline.inc()
+            self.metrics.inferred["lean"].inc()
+            self._remember(version, [(key, text)], [Computed(category, False)])
+            return Prediction(category, False, version)
         return await self._batcher.submit(Pending(version, key, text))
+
+    def _alone(self) -> bool:
+        """This request is the worker's only one in flight (the app counts them; without
+        an app nobody does), and the model thread neither works nor has work queued."""
+        return self.activity.in_flight <= 1 and self._lane.free and not self._batcher.busy
 
     async def predict_many(self, texts: list[str]) -> Predictions:
         """The categories of ``texts`` in order; the misses go to the model in chunks that

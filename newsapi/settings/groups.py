@@ -104,6 +104,14 @@ class BatchingSettings(_Group):
         description="a /predictions call goes to the bulk process from this many "
         "texts not found in the memory tier",
     )
+    inline_max_chars: int = Field(
+        1_000,
+        ge=0,
+        description="a single text of at most this many characters, arriving while it is "
+        "the worker's only request and the model thread is idle, is predicted on the event "
+        "loop by the lean path (no thread hand-off, no disk-tier read: computing it costs "
+        "less than either); 0: every text goes through the model thread",
+    )
     gil_switch_interval_ms: float = Field(
         2.0,
         gt=0,

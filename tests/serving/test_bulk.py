@@ -125,10 +125,11 @@ def test_large_calls_go_to_the_bulk_process_only_while_the_model_thread_is_busy(
             assert answer.model_version == real_model.model_version
             assert counted(classifier, "bulk_process") == 300
             assert counted(classifier, "model") == 460  # the other call, in the thread
-            # single texts stay in the model thread
+            # single texts stay in this process (alone and short: on the event loop)
             single = await classifier.predict(SINGLE)
             assert single.category == predicted_names(real_model, [SINGLE])[0]
-            assert counted(classifier, "model") == 461
+            assert counted(classifier, "inline") == 1
+            assert counted(classifier, "bulk_process") == 300
         assert await gone(pid), "the bulk process outlived the classifier's stop()"
 
     asyncio.run(main())

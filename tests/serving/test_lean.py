@@ -421,6 +421,7 @@ def test_a_model_the_lean_path_cannot_compute_is_served_by_scikit_learn_and_says
     assert metric(metrics, "newsapi_model_inference_fallback") == 1
     assert metric(metrics, "newsapi_model_inference_texts_total", path="scikit-learn") == 6
     assert metric(metrics, "newsapi_model_inference_texts_total", path="lean") == 0
+    assert metric(metrics, "newsapi_predictions_total", endpoint="inline") == 0
     said = [r for r in caplog.records if "computed by scikit-learn, not the lean path" in r.message]
     assert len(said) == 1  # once, at load, however many requests follow
 

@@ -109,3 +109,53 @@ def test_weights_laid_out_for_predict_give_the_same_answers(
         assert np.array_equal(as_saved.predict_proba(texts), laid_out.predict_proba(texts))
     else:
         assert np.array_equal(as_saved.decision_function(texts), laid_out.decision_function(texts))
+
+
+def test_a_short_text_alone_is_computed_on_the_event_loop_and_others_wait_for_the_thread(
+    tiny_model: Artifact, tmp_path: Path
+) -> None:
+    """Alone and short, a text skips the model thread; longer, in company, or behind a model
+    call in progress, it goes through the micro-batcher. The answers are the same."""
+    settings = Settings.of(
+        model_path=tiny_model.path, cache_dir=tmp_path / "cache", bulk_process=False
+    )
+    bound = settings.batching.inline_max_chars
+    short = "the rocket reached orbit"
+    long = " ".join(["the rocket reached orbit"] * (bound // 24 + 1))
+    assert len(short) <= bound < len(long)
+
+    def expected(text: str) -> str:
+        return tiny_model.target_names[int(tiny_model.pipeline.predict([text])[0])]
+
+    async def main() -> None:
+        metrics = Metrics()
+        classifier = Classifier(settings, metrics)
+        await classifier.start()
+        inline, thread = metrics.predictions.labels("inline"), metrics.predictions.labels("model")
+        try:
+            assert (await classifier.predict(short)).category == expected(short)
+            assert (inline._value.get(), thread._value.get()) == (1, 0)
+            assert (await classifier.predict(long)).category == expected(long)
+            assert (inline._value.get(), thread._value.get()) == (1, 1)
+            # another request in flight in this worker: the batcher, to share a model call
+            classifier.activity.begin()
+            classifier.activity.begin()
+            text = f"{short} 2"
+            assert (await classifier.predict(text)).category == expected(text)
+            assert (inline._value.get(), thread._value.get()) == (1, 2)
+            classifier.activity.end()
+            classifier.activity.end()
+            # a large call holds the model thread: a single text queues behind it
+            many = [f"{short} and the pasta {i}" for i in range(2_000)]
+            bulk = asyncio.create_task(classifier.predict_many(many))
+            while classifier._lane.free:
+                await asyncio.sleep(0)
+            text = f"{short} 3"
+            assert (await classifier.predict(text)).category == expected(text)
+            await bulk
+            assert inline._value.get() == 1
+            assert thread._value.get() == 2 + 1 + len(many)
+        finally:
+            await classifier.stop()
+
+    asyncio.run(main())

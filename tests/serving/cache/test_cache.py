@@ -11,10 +11,13 @@ from fastapi.testclient import TestClient
 
 from newsapi.model.artifact import Artifact
 from newsapi.serving.cache.writer import QUEUE_ENTRY_BYTES
-from newsapi.settings import MODEL_FILENAME
+from newsapi.settings import MODEL_FILENAME, Settings
 from tests.support import metric, train_tiny, wait_for
 
 SPACE = "the rocket will launch a satellite into orbit"
+# A text too long to be computed on the event loop: a single one that misses the memory tier
+# is looked up in the disk tier (shorter ones are computed, cheaper than reading them)
+LONG_SPACE = " ".join([SPACE] * (Settings().batching.inline_max_chars // len(SPACE) + 1))
 
 
 def written(client: TestClient) -> float:
@@ -39,13 +42,31 @@ def test_disk_tier_survives_a_restart(
     client_for: Callable[..., TestClient], tiny_model: Artifact, tmp_path: Path
 ) -> None:
     first = client_for(tiny_model.path)
-    first.post("/prediction", json={"text": SPACE})
+    first.post("/prediction", json={"text": LONG_SPACE})
     wait_for(lambda: written(first) >= 1, what="the disk write")
     second = client_for(tiny_model.path)  # same cache folder, empty memory tier
-    response = second.post("/prediction", json={"text": SPACE})
+    response = second.post("/prediction", json={"text": LONG_SPACE})
     assert response.json() == {"category": "space"}
     assert response.headers["x-cache"] == "hit"
     assert metric(second.get("/metrics").text, "newsapi_cache_hits_total", tier="disk") == 1
+
+
+def test_a_short_lone_text_is_computed_rather_than_read_from_disk(
+    client_for: Callable[..., TestClient], tiny_model: Artifact
+) -> None:
+    first = client_for(tiny_model.path)
+    first.post("/prediction", json={"text": SPACE})
+    wait_for(lambda: written(first) >= 1, what="the disk write")
+    second = client_for(tiny_model.path)  # the entry is on disk, not in memory
+    response = second.post("/prediction", json={"text": SPACE})
+    assert response.json() == {"category": "space"}
+    assert response.headers["x-cache"] == "miss"
+    text = second.get("/metrics").text
+    assert metric(text, "newsapi_cache_hits_total", tier="disk") == 0
+    assert metric(text, "newsapi_predictions_total", endpoint="inline") == 1
+    # with the event-loop path turned off, the same request reads the disk tier
+    third = client_for(tiny_model.path, inline_max_chars=0)
+    assert third.post("/prediction", json={"text": SPACE}).headers["x-cache"] == "hit"
 
 
 def test_a_new_model_never_gets_old_answers(
@@ -117,7 +138,7 @@ def test_corrupt_entries_are_misses(
     client_for: Callable[..., TestClient], tiny_model: Artifact, tmp_path: Path
 ) -> None:
     first = client_for(tiny_model.path)
-    texts = [f"{SPACE} {i}" for i in range(5)]
+    texts = [f"{LONG_SPACE} {i}" for i in range(5)]
     for text in texts:
         first.post("/prediction", json={"text": text})
     wait_for(lambda: written(first) >= 5, what="the disk writes")
