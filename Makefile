@@ -197,12 +197,13 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 IMAGE   ?= newsapi:$(VERSION)
 # no registry is reachable here: the default base is Debian bookworm's own python3 (3.11), made
 # by `make image-base`; where a registry is, BASE=python:3.11-slim-bookworm (the Containerfile's)
-LOCAL_BASE := localhost/newsapi-base:bookworm
+LOCAL_BASE := localhost/newsapi-base:bookworm-binutils
 BASE    ?= $(LOCAL_BASE)
 MODEL_VERSION ?=
 STORE   ?= artifacts
 
-## image-base: a bookworm root with python3 and python3-venv (debootstrap's minimal variant;
+## image-base: a bookworm root with python3, python3-venv and binutils (for the build stage's
+## strip; the runtime stage removes them) (debootstrap's minimal variant;
 ## apt's package lists and downloads, manual pages, translations and documentation but the
 ## copyright files left out, as Debian's slim images do), imported into podman as
 ## $(LOCAL_BASE); made once, kept in podman's storage
@@ -210,7 +211,8 @@ image-base: container-tools
 	@$(PODMAN) image exists $(LOCAL_BASE) || { \
 	  rm -rf build/image-base && mkdir -p build/image-base && \
 	  $(if $(filter 0,$(shell id -u)),,sudo) debootstrap --variant=minbase \
-	    --include=python3,python3-venv bookworm build/image-base/root >build/image-base/log 2>&1 \
+	    --include=python3,python3-venv,binutils bookworm build/image-base/root \
+	    >build/image-base/log 2>&1 \
 	    || { tail -20 build/image-base/log; exit 1; }; \
 	  cd build/image-base/root && rm -rf var/cache/apt/* var/lib/apt/lists/* usr/share/man \
 	    usr/share/locale && find usr/share/doc -type f ! -name copyright -delete && cd - >/dev/null && \
