@@ -34,6 +34,7 @@ from newsapi.http.pipeline import (
     unexpected,
 )
 from newsapi.http.protocol import Endpoint, ErrorBody, Protocol, owner
+from newsapi.http.request_id import REQUEST_ID
 from newsapi.serving.activity import Activity
 from newsapi.settings import Settings
 
@@ -106,7 +107,8 @@ class FastLane:
             classifier = loaded(self.state.classifier)
             check_content_type(content_type)
             body = await read_body(receive, length, self.limit, self.timeout, self.budget)
-            answer = await endpoint.handle(classifier, decode(body, endpoint.adapter))
+            request = decode(body, endpoint.adapter)
+            answer = await endpoint.handle(classifier, request, scope.get(REQUEST_ID, ""))
         except ApiError as error:
             return render_error(error, endpoint.errors)
         except ClientDisconnect:

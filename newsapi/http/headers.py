@@ -7,6 +7,8 @@ allowed-hosts check and the fast lane.
 - Every answer carries ``X-Content-Type-Options: nosniff``: a browser takes the declared
   content type (JSON, Prometheus text, the docs' HTML) for what it is and never guesses
   another from the bytes.
+- The answers of the prediction calls carry ``X-Request-Id`` (:mod:`newsapi.http.request_id`),
+  set here once in the scope for the handlers to log.
 
 The protocol's own answers (408 and 431, before any route runs) carry it too
 (:mod:`newsapi.http.connections`).
@@ -20,8 +22,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsapi.http.pipeline import CLOSE_HEADER, ApiError, render_error
 from newsapi.http.protocol import Protocol, owner
+from newsapi.http.request_id import HEADER, REQUEST_ID, identified, request_id
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+ONLY_NOSNIFF = (NOSNIFF,)
 
 
 class HeaderRules:
@@ -36,16 +40,28 @@ class HeaderRules:
             await self.app(scope, receive, send)
             return
 
-        async def send_nosniff(message: Message) -> None:
+        hosts = 0
+        given = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                hosts += 1
+            elif name == HEADER:
+                given = value
+        added: tuple[tuple[bytes, bytes], ...] = ONLY_NOSNIFF
+        if identified(scope["path"]):
+            found = request_id(given)
+            scope[REQUEST_ID] = found.decode("ascii")
+            added = (NOSNIFF, (HEADER, found))
+
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), NOSNIFF]}
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
             await send(message)
 
-        hosts = sum(1 for name, _ in scope["headers"] if name == b"host")
         if hosts > 1:
-            await self._refuse(scope, hosts, send_nosniff)
+            await self._refuse(scope, hosts, send_with_headers)
             return
-        await self.app(scope, receive, send_nosniff)
+        await self.app(scope, receive, send_with_headers)
 
     async def _refuse(self, scope: Scope, hosts: int, send: Send) -> None:
         error = ApiError(

@@ -26,6 +26,16 @@ ANSWER_HEADERS = {
         "schema": {"type": "string", "enum": ["hit", "miss"]},
     },
 }
+#: a prediction's answer (``/prediction``, ``/predictions``, V2 inference): the request id too
+PREDICTION_HEADERS = {
+    **ANSWER_HEADERS,
+    "X-Request-Id": {
+        "description": "the request's id, as the prediction log records it: the client's own "
+        "X-Request-Id when it sent 1 to 128 visible ASCII characters, else a fresh one "
+        "(also on errors)",
+        "schema": {"type": "string"},
+    },
+}
 
 
 def error_response(description: str, model: Any, examples: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
+from newsapi.serving.predlog import PredictionLog
+from newsapi.serving.results import Served
 from newsapi.serving.service import Classifier
 
 log = logging.getLogger("newsapi")
@@ -241,6 +243,24 @@ def loaded(classifier: Classifier | None) -> Classifier:
     if classifier is None or classifier.artifact is None:
         raise ApiError(503, "the model is not loaded")
     return classifier
+
+
+def log_answers(
+    log: PredictionLog,
+    endpoint: str,
+    request_id: str,
+    texts: Sequence[str],
+    categories: Sequence[str],
+    keys: Sequence[bytes] | None,
+    served: Served,
+) -> None:
+    """Hand a request's answered texts to the worker's prediction log, with the model that
+    answered them (a reload may have swapped another in since) and their cache keys when the
+    service computed them (``None``: the writer's thread computes them). The callers check
+    that the log is on first, so that a server without one does no more than that check."""
+    artifact, predictor = served
+    log.submit(endpoint, request_id, artifact.model_version, predictor, artifact.target_names,
+               texts, categories, keys)  # fmt: skip
 
 
 def answer_headers(answer: Answer) -> Headers:

@@ -25,10 +25,11 @@ ErrorBody = Callable[[ApiError], tuple[int, bytes]]
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One route the fast lane answers: its body's validator and the protocol's handler."""
+    """One route the fast lane answers: its body's validator and the protocol's handler
+    (called with the classifier, the validated body and the request id)."""
 
     adapter: TypeAdapter[Any]
-    handle: Callable[[Classifier, Any], Awaitable[Answer]]
+    handle: Callable[[Classifier, Any, str], Awaitable[Answer]]
     errors: ErrorBody
 
 

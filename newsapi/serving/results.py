@@ -4,8 +4,17 @@ computed, and the answers the request layer gets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from newsapi.errors import NewsapiError
+
+if TYPE_CHECKING:
+    from newsapi.model.artifact import Artifact
+    from newsapi.serving.predictor import Predictor
+
+#: the model that computed an answer: its artifact and predictor, taken together (one tuple
+#: per installed model, so carrying it costs a reference)
+Served = tuple["Artifact", "Predictor"]
 
 
 class ModelNotReadyError(NewsapiError):
@@ -38,6 +47,8 @@ class Prediction:
     category: str
     cached: bool
     model_version: str
+    key: bytes  #: the text's cache key under ``model_version``
+    served: Served  #: the model that answered (for the prediction log)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +56,14 @@ class Predictions:
     model_version: str
     categories: list[str]
     cached: bool  # every one of them
+    keys: list[bytes]  #: the texts' cache keys under ``model_version``
+    served: Served
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """Texts' categories and probabilities, computed fresh by the model ``served``."""
+
+    model_version: str
+    answers: list[tuple[str, dict[str, float]]]
+    served: Served

@@ -28,12 +28,15 @@ from newsapi.serving.explain import Explanation
 from newsapi.serving.explaining import Explainer
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Inference, Predictor
+from newsapi.serving.predlog import PredictionLog
 from newsapi.serving.results import (
     Computed,
     ModelNotReadyError,
     Pending,
     Prediction,
     Predictions,
+    Scored,
+    Served,
     text_length,
 )
 from newsapi.serving.startup import freeze_startup_objects
@@ -57,6 +60,7 @@ class Classifier:
         self.artifact: Artifact | None = None
         #: computes the served model's answers; swapped with ``artifact``, in the same step
         self.predictor: Predictor | None = None
+        self._served: Served | None = None  # the two as one tuple, carried by each answer
         #: why the served model is not simply the promoted pair (set at start), else None
         self.fallback: str | None = None
         self.cache = PredictionCache(settings.cache, metrics)
@@ -75,6 +79,11 @@ class Classifier:
         self._explainer = Explainer(self.current, self._lane, settings.batching)
         self._reload_lock = asyncio.Lock()
         self._inline_chars = settings.batching.inline_max_chars
+        #: the worker's prediction log writer (NEWSAPI_PREDICTION_LOG_DIR), else None: the
+        #: request layer hands it every answered text (:mod:`.predlog`)
+        self.prediction_log: PredictionLog | None = None
+        if settings.prediction_log.prediction_log_dir is not None:
+            self.prediction_log = PredictionLog(settings.prediction_log, metrics)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def load(self, *, from_store: bool = False) -> tuple[Artifact, Predictor]:
@@ -93,7 +102,11 @@ class Classifier:
         return artifact, predictor
 
     async def start(self) -> None:
-        """Load the model, set the process's garbage-collector policy, start the writer."""
+        """Start the prediction log (first: without pyarrow it refuses at once, before the
+        model loads), load the model, set the process's garbage-collector policy, start the
+        disk writer."""
+        if self.prediction_log is not None:
+            self.prediction_log.start()  # PredictionLogError: the server does not start
         loop = asyncio.get_running_loop()
         self._install(
             *await loop.run_in_executor(self._executor, partial(self.load, from_store=True))
@@ -123,11 +136,14 @@ class Classifier:
         await self.bulk.stop()
         await asyncio.to_thread(self.cache.stop)
         await asyncio.to_thread(self._executor.shutdown, wait=True)
+        if self.prediction_log is not None:  # last: every answer given has been handed to it
+            await asyncio.to_thread(self.prediction_log.stop)
 
     def _install(self, artifact: Artifact, predictor: Predictor) -> None:
         """Swap ``artifact`` in: on the event loop, with no await in between, so each batch
         sees one model and its predictor or the other's."""
         self.artifact, self.predictor = artifact, predictor
+        self._served = (artifact, predictor)
         self.bulk.retire()  # the old model's child, if any
         self.cache.memory.use(artifact.model_version)
         self.metrics.set_model(artifact.model_version)
@@ -174,11 +190,11 @@ class Classifier:
             raise ModelNotReadyError("the model is not loaded yet")
         return self.artifact
 
-    def served(self) -> tuple[Artifact, Predictor]:
+    def served(self) -> Served:
         """The served model and its predictor, taken together (see :meth:`_install`)."""
-        artifact = self.current()
-        assert self.predictor is not None  # installed with the artifact
-        return artifact, self.predictor
+        if self._served is None:
+            raise ModelNotReadyError("the model is not loaded yet")
+        return self._served
 
     def inference(self) -> tuple[Inference, str | None]:
         """How the served model is computed (``lean`` or ``scikit-learn``), and why
@@ -190,13 +206,14 @@ class Classifier:
     async def predict(self, text: str) -> Prediction:
         """The category of one text: memory tier, else computed right here when it is short
         and alone (:meth:`_alone`), else the next micro-batch."""
-        artifact, predictor = self.served()
+        served = self.served()
+        artifact, predictor = served
         version = artifact.model_version
         key = entry_key(version, text)
         category = self.cache.memory.get(version, key)
         if category is not None:
             self.metrics.memory_hit.inc()
-            return Prediction(category, True, version)
+            return Prediction(category, True, version, key, served)
         self.metrics.memory_miss.inc()
         if len(text) <= self._inline_chars and predictor.lean is not None and self._alone():
             # One turn of the loop first: requests read in the same turn as this one start
@@ -210,7 +227,7 @@ class Classifier:
             self.metrics.inline.inc()
             self.metrics.inferred["lean"].inc()
             self._remember(version, [(key, text)], [Computed(category, False)])
-            return Prediction(category, False, version)
+            return Prediction(category, False, version, key, served)
         return await self._batcher.submit(Pending(version, key, text))
 
     def _alone(self) -> bool:
@@ -221,21 +238,22 @@ class Classifier:
     async def predict_many(self, texts: list[str]) -> Predictions:
         """The categories of ``texts`` in order; the misses go to the model in chunks that
         take turns with single-text requests (see :class:`~newsapi.serving.batching.ModelLane`)."""
-        artifact, predictor = self.served()
+        served = self.served()
+        artifact, predictor = served
         version = artifact.model_version
         keys = entry_keys(version, texts)
         found = self.cache.memory.get_many(version, keys)
         missing = {key: text for key, text, c in zip(keys, texts, found, strict=True) if c is None}
         self.metrics.memory_hit.inc(len(texts) - len(missing))
         if not missing:
-            return Predictions(version, found, True)  # type: ignore[arg-type]
+            return Predictions(version, found, True, keys, served)  # type: ignore[arg-type]
         self.metrics.memory_miss.inc(len(missing))
         items = list(missing.items())
         answers = await self._compute_many(artifact, predictor, items)
         computed = self._remember(version, items, answers)
         pairs = zip(keys, found, strict=True)
         categories = [computed[key].category if c is None else c for key, c in pairs]
-        return Predictions(version, categories, False)
+        return Predictions(version, categories, False, keys, served)
 
     async def _compute_many(
         self, artifact: Artifact, predictor: Predictor, items: list[tuple[bytes, str]]
@@ -260,7 +278,8 @@ class Classifier:
 
     async def _predict_batch(self, pending: list[Pending]) -> list[Prediction]:
         """The micro-batcher's handler: one model call for the texts gathered."""
-        artifact, predictor = self.served()
+        served = self.served()
+        artifact, predictor = served
         version = artifact.model_version
         # a key computed before a reload is the old model's: recompute it for this one
         keys = [p.key if p.version == version else entry_key(version, p.text) for p in pending]
@@ -269,7 +288,10 @@ class Classifier:
         work = partial(self._classify, artifact, predictor, unique, read_disk=read_disk)
         answers = await self._lane.run(work)
         computed = self._remember(version, unique, answers)
-        return [Prediction(computed[key].category, computed[key].stored, version) for key in keys]
+        return [
+            Prediction(computed[key].category, computed[key].stored, version, key, served)
+            for key in keys
+        ]
 
     def _reads_disk(self, count: int) -> bool:
         # A disk lookup (~33 µs) costs more than predicting a text in a large batch (~25 µs
@@ -299,17 +321,18 @@ class Classifier:
         disk = self.cache.disk if read_disk else None
         return classify_items(disk, self.metrics, artifact, predictor, items)
 
-    async def scores(self, texts: list[str]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
-        """The model version, and each text's category and per-category probabilities,
-        computed fresh (not cached)."""
-        artifact, predictor = self.served()
+    async def scores(self, texts: list[str]) -> Scored:
+        """Each text's category and per-category probabilities, computed fresh (not cached),
+        with the model that computed them."""
+        served = self.served()
+        artifact, predictor = served
         if not predictor.has_scores:  # refused before any work is queued
             predictor.scores(artifact.target_names, [])
         compute = partial(predictor.scores, artifact.target_names, texts)
         self.metrics.predictions.labels("model").inc(len(texts))
         self.metrics.inferred[predictor.inference].inc(len(texts))
         scored = await asyncio.get_running_loop().run_in_executor(self._executor, compute)
-        return artifact.model_version, scored
+        return Scored(artifact.model_version, scored, served)
 
     async def explain(self, texts: list[str], top: int = 10) -> tuple[str, list[Explanation]]:
         """The model version, and why each text got its category (:mod:`.explaining`)."""

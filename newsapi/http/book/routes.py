@@ -31,9 +31,10 @@ from newsapi.http.book.schemas import (
     request_models,
 )
 from newsapi.http.deps import ClassifierDep, require_admin
-from newsapi.http.openapi import ANSWER_HEADERS, error_response
+from newsapi.http.openapi import ANSWER_HEADERS, PREDICTION_HEADERS, error_response
 from newsapi.http.pipeline import Answer
 from newsapi.http.protocol import Endpoint, Protocol, Routes
+from newsapi.http.request_id import of as request_id_of
 from newsapi.model.artifact import ArtifactError
 from newsapi.model.data import NEWSGROUPS
 from newsapi.serving.service import Classifier
@@ -59,11 +60,12 @@ def build(settings: Settings) -> Routes:
         summary="Classify one text",
         response_model=PredictionOutput,
         response_model_exclude_none=True,
-        responses={200: {"headers": ANSWER_HEADERS}, **errors},
+        responses={200: {"headers": PREDICTION_HEADERS}, **errors},
     )
     async def prediction(
         body: prediction_input,  # type: ignore[valid-type]
         classifier: ClassifierDep,
+        request: Request,
         scores: ScoresFlag = False,
     ) -> Response:
         """`{"text": "..."}` → `{"category": "..."}`: the book's contract, byte for byte
@@ -73,7 +75,7 @@ def build(settings: Settings) -> Routes:
         version and text. `?scores=true` adds each category's probability, computed fresh.
         """
         text: str = body.text  # type: ignore[attr-defined]
-        return respond(await classify_one(classifier, text, scores))
+        return respond(await classify_one(classifier, text, scores, request_id_of(request.scope)))
 
     @router.post(
         "/predictions",
@@ -81,17 +83,18 @@ def build(settings: Settings) -> Routes:
         summary="Classify several texts",
         response_model=PredictionsOutput,
         response_model_exclude_none=True,
-        responses={200: {"headers": ANSWER_HEADERS}, **errors},
+        responses={200: {"headers": PREDICTION_HEADERS}, **errors},
     )
     async def predictions(
         body: predictions_input,  # type: ignore[valid-type]
         classifier: ClassifierDep,
+        request: Request,
         scores: ScoresFlag = False,
     ) -> Response:
         """`{"texts": [...]}` → `{"categories": [...]}` in the same order, with one model
         call for every text not already cached. `X-Cache` is `hit` only if all were."""
         texts: list[str] = body.texts  # type: ignore[attr-defined]
-        return respond(await classify_many(classifier, texts, scores))
+        return respond(await classify_many(classifier, texts, scores, request_id_of(request.scope)))
 
     explanation_input = explanation_model(limits.max_text_length)
 
@@ -194,13 +197,13 @@ def build(settings: Settings) -> Routes:
 
     add_probes(router)
 
-    async def one(classifier: Classifier, body: Any) -> Answer:
-        return await classify_one(classifier, body.text)
+    async def one(classifier: Classifier, body: Any, request_id: str) -> Answer:
+        return await classify_one(classifier, body.text, request_id=request_id)
 
-    async def many(classifier: Classifier, body: Any) -> Answer:
-        return await classify_many(classifier, body.texts)
+    async def many(classifier: Classifier, body: Any, request_id: str) -> Answer:
+        return await classify_many(classifier, body.texts, request_id=request_id)
 
-    async def explained(classifier: Classifier, body: Any) -> Answer:
+    async def explained(classifier: Classifier, body: Any, request_id: str) -> Answer:
         return await explain_one(classifier, body.text, body.top)
 
     lane = {

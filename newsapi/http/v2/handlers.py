@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsapi.http.pipeline import Answer, ApiError, echo
+from newsapi.http.pipeline import Answer, ApiError, echo, log_answers
 from newsapi.http.v2.types import (
     INPUT,
     OUTPUTS,
@@ -22,6 +22,9 @@ from newsapi.http.v2.types import (
 from newsapi.serving.predictor import NoScoresError, has_scores
 from newsapi.serving.service import Classifier
 from newsapi.settings import Settings
+
+#: the ``endpoint`` column of the prediction log
+ENDPOINT = "v2_infer"
 
 
 def check_model(settings: Settings, classifier: Classifier, name: str, version: str | None) -> str:
@@ -107,27 +110,35 @@ async def infer(
     request: InferenceRequest,
     name: str,
     version: str | None = None,
+    request_id: str = "",
 ) -> Answer:
-    """Answer a V2 inference request with what ``/predictions`` answers for its texts."""
+    """Answer a V2 inference request with what ``/predictions`` answers for its texts, and
+    log each text when the prediction log is on."""
     check_model(settings, classifier, name, version)
     texts = texts_of(request, settings)
     wanted = outputs_of(request)
     scores: list[float] = []
+    keys: list[bytes] | None
     if "scores" in wanted:
         try:
-            served, answers = await classifier.scores(texts)
+            got = await classifier.scores(texts)
         except NoScoresError as exc:
             raise ApiError(400, f"{exc}; ask for the 'category' output only") from None
-        categories = [category for category, _ in answers]
-        names = classifier.current().target_names
-        scores = [row[name] for _, row in answers for name in names]
-        cached = False
+        categories = [category for category, _ in got.answers]
+        names = got.served[0].target_names  # the model that computed them
+        scores = [row[name] for _, row in got.answers for name in names]
+        served, model, keys, cached = got.model_version, got.served, None, False
     elif len(texts) == 1:  # /prediction's way: the memory tier, else the micro-batcher
         found = await classifier.predict(texts[0])
         served, categories, cached = found.model_version, [found.category], found.cached
+        model, keys = found.served, [found.key]
     else:
         many = await classifier.predict_many(texts)
         served, categories, cached = many.model_version, many.categories, many.cached
+        model, keys = many.served, many.keys
+    log = classifier.prediction_log
+    if log is not None:
+        log_answers(log, ENDPOINT, request_id, texts, categories, keys, model)
     outputs: list[dict[str, Any]] = []
     if "category" in wanted:
         outputs.append(

@@ -16,9 +16,16 @@ from pydantic import TypeAdapter
 from newsapi import __version__
 from newsapi.http.bodies import JsonBodyRoute, respond
 from newsapi.http.deps import ClassifierDep, SettingsDep
-from newsapi.http.openapi import ANSWER_HEADERS, body_errors, error_response, example
+from newsapi.http.openapi import (
+    ANSWER_HEADERS,
+    PREDICTION_HEADERS,
+    body_errors,
+    error_response,
+    example,
+)
 from newsapi.http.pipeline import Answer, ApiError, loaded
 from newsapi.http.protocol import Endpoint, Protocol, Routes
+from newsapi.http.request_id import of as request_id_of
 from newsapi.http.v2.explain import add_explain_routes
 from newsapi.http.v2.handlers import check_model, infer, metadata
 from newsapi.http.v2.types import (
@@ -103,7 +110,7 @@ def build(settings: Settings) -> Routes:
     }
     inference: dict[str, Any] = {
         "response_model": InferenceResponse,
-        "responses": {200: {"headers": ANSWER_HEADERS}, **_errors(settings.limits)},
+        "responses": {200: {"headers": PREDICTION_HEADERS}, **_errors(settings.limits)},
     }
 
     @router.get(model, summary="Model metadata", **info)
@@ -139,14 +146,19 @@ def build(settings: Settings) -> Routes:
 
     @router.post(f"{model}/infer", summary="Classify texts", **inference)
     async def model_infer(
-        name: str, body: InferenceRequest, settings: SettingsDep, classifier: ClassifierDep
+        name: str,
+        body: InferenceRequest,
+        settings: SettingsDep,
+        classifier: ClassifierDep,
+        request: Request,
     ) -> Response:
         """One BYTES input `text` of shape `[N]` or `[N, 1]` (MLServer's string codec), for
         example `["computer cpu memory ram"]`; outputs `category` (the default), `scores`
         or both; `id` echoed. Answers exactly what `POST /predictions` answers for the same
         texts, through the same cache and micro-batching. Tensors come back in JSON, also
         when an output asks for Triton's binary extension; binary inputs get 400."""
-        return respond(await infer(classifier, settings, body, name))
+        answer = await infer(classifier, settings, body, name, None, request_id_of(request.scope))
+        return respond(answer)
 
     @router.post(f"{version}/infer", summary="Classify texts, one version", **inference)
     async def version_infer(
@@ -155,14 +167,18 @@ def build(settings: Settings) -> Routes:
         body: InferenceRequest,
         settings: SettingsDep,
         classifier: ClassifierDep,
+        request: Request,
     ) -> Response:
         """As `POST /v2/models/{name}/infer`, 404 unless `version` is the one served."""
-        return respond(await infer(classifier, settings, body, name, version))
+        request_id = request_id_of(request.scope)
+        return respond(await infer(classifier, settings, body, name, version, request_id))
 
-    add_explain_routes(router, inference["responses"])
+    add_explain_routes(router, {**inference["responses"], 200: {"headers": ANSWER_HEADERS}})
 
-    async def infer_served(classifier: Classifier, body: InferenceRequest) -> Answer:
-        return await infer(classifier, settings, body, settings.v2.model_name)
+    async def infer_served(
+        classifier: Classifier, body: InferenceRequest, request_id: str
+    ) -> Answer:
+        return await infer(classifier, settings, body, settings.v2.model_name, None, request_id)
 
     path = f"{PREFIX}/models/{settings.v2.model_name}/infer"
     lane = {path: Endpoint(TypeAdapter(InferenceRequest), infer_served, error_body)}
