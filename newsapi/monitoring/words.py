@@ -1,0 +1,112 @@
+"""The report's numbers in words, for the notebook: each sentence is computed from the
+statistics it reads, so that it cannot say what the numbers do not. Each function takes the
+whole report and says so when the window gave it nothing to read."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from newsapi.monitoring.report import DriftReport
+from newsapi.monitoring.verdict import CONFIDENCE, LENGTHS, MIX, OOV, TEXTS, Finding
+
+EMPTY = "No records in the window: nothing to compare."
+
+
+def reading(finding: Finding | None) -> str:
+    """ "<What> drifted: <numbers>." or "<What> holds: <numbers>."; "" for no finding."""
+    if finding is None:
+        return ""
+    state = "drifted" if finding.drifted else "holds"
+    what = finding.what[0].upper() + finding.what[1:]
+    return f"{what} {state}: {finding.numbers}."
+
+
+def window(report: DriftReport) -> str:
+    """What the window holds and what it is compared with."""
+    w = report.window
+    others = sum(w.other_versions.values())
+    text = (
+        f"{len(w)} records of model {w.model_version} from {w.start:%Y-%m-%d %H:%M} to "
+        f"{w.end:%Y-%m-%d %H:%M} UTC (of {w.log_records} in the log"
+    )
+    text += f"; {others} of other models in the window left out)" if others else ")"
+    kept = f"; {len(w.texts)} with their text" if w.texts else "; the log kept no texts"
+    return f"{text}{kept}. The reference: {len(report.reference)} test posts not in the window."
+
+
+def mix(report: DriftReport) -> str:
+    """Where the predicted mix moved most, and the finding."""
+    if report.mix is None:
+        return EMPTY
+    name, live, reference = report.mix.largest_change()
+    direction = "more" if live > reference else "less"
+    return (
+        f"The model answered {name} {direction} often than on the test split: {live:.0%} of "
+        f"the answers against {reference:.0%}. {reading(report.verdict.finding(MIX))}"
+    )
+
+
+def confidence(report: DriftReport) -> str:
+    """How sure the model was, against the test split, and the finding."""
+    c = report.confidence
+    if c is None:
+        return EMPTY
+    what = "top probability" if report.reference.score_kind == "probability" else "margin"
+    change = c.live_median - c.reference_median
+    direction = "lower" if change < 0 else "higher"
+    low = float(np.quantile(report.reference.scores, 0.1))
+    below = float(np.mean(report.window.scores < low))
+    return (
+        f"The median {what} is {c.live_median:.2f} against {c.reference_median:.2f} on the "
+        f"test split ({abs(change):.2f} {direction}); {below:.0%} of the answers score under "
+        f"{low:.2f}, where the test split has its lowest tenth. "
+        f"{reading(report.verdict.finding(CONFIDENCE))}"
+    )
+
+
+def oov(report: DriftReport) -> str:
+    """The out-of-vocabulary share overall and from the first bucket to the last."""
+    if report.mix is None:
+        return EMPTY
+    if report.oov is None:
+        return "No logged text had a token: the out-of-vocabulary share is undefined."
+    filled = [bucket for bucket in report.oov_over_time if bucket.mean is not None]
+    text = (
+        f"On average {report.oov.live_mean:.1%} of a text's tokens are outside the vocabulary, "
+        f"against {report.oov.reference_mean:.1%} on the test split"
+    )
+    if len(filled) > 1:
+        first, last = filled[0], filled[-1]
+        text += (
+            f"; {first.mean:.1%} in the first bucket with records ({first.start:%m-%d %H:%M}) "
+            f"and {last.mean:.1%} in the last ({last.start:%m-%d %H:%M})"
+        )
+    return f"{text}. {reading(report.verdict.finding(OOV))}"
+
+
+def lengths(report: DriftReport) -> str:
+    """The median length against the test split's, and the finding."""
+    n = report.lengths
+    if n is None:
+        return EMPTY
+    return (
+        f"The median text has {n.live_median:.0f} characters against "
+        f"{n.reference_median:.0f} on the test split. {reading(report.verdict.finding(LENGTHS))}"
+    )
+
+
+def domain(report: DriftReport) -> str:
+    """The domain classifier's AUC and terms, or why there is none."""
+    d = report.domain
+    if d is None:
+        return (
+            f"The window holds {len(report.window.texts)} texts: too few for a domain "
+            "classifier (the log keeps them only with NEWSAPI_PREDICTION_LOG_TEXT=true)."
+        )
+    return (
+        f"Fitted on {d.live_n} live and {d.reference_n} reference texts, a classifier tells "
+        f"them apart at a cross-validated ROC AUC of {d.auc:.2f} (0.5: not at all; its "
+        f"{len(d.fold_aucs)} folds {min(d.fold_aucs):.2f} to {max(d.fold_aucs):.2f}). The "
+        f"terms that most mark a live text: {', '.join(d.live_terms)}; a reference text: "
+        f"{', '.join(d.reference_terms)}. {reading(report.verdict.finding(TEXTS))}"
+    )
