@@ -57,17 +57,22 @@ class Finding:
     what: str
     drifted: bool
     numbers: str
+    #: why, for a statistic read by a test and a PSI: whether each crossed its threshold
+    #: (None for the domain classifier, read by its AUC alone)
+    significant: bool | None = None
+    large: bool | None = None
 
 
 def mix_finding(mix: MixComparison, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Finding:
     """The predicted-category mix: chi-square p-value and PSI."""
     name, live, reference = mix.largest_change()
-    drifted = mix.p_value < thresholds.p_value and mix.psi > thresholds.psi
+    significant, large = mix.p_value < thresholds.p_value, mix.psi > thresholds.psi
+    drifted = significant and large
     numbers = (
         f"chi-square p = {mix.p_value:.2g}, PSI {mix.psi:.2f} "
         f"({name} {live:.0%} of the answers against {reference:.0%})"
     )
-    return Finding(MIX, drifted, numbers)
+    return Finding(MIX, drifted, numbers, significant, large)
 
 
 def distribution_finding(
@@ -78,12 +83,13 @@ def distribution_finding(
 ) -> Finding:
     """A number's distribution: KS p-value, PSI and the medians."""
     c = comparison
-    drifted = c.ks_p_value < thresholds.p_value and c.psi > thresholds.psi
+    significant, large = c.ks_p_value < thresholds.p_value, c.psi > thresholds.psi
+    drifted = significant and large
     numbers = (
         f"KS p = {c.ks_p_value:.2g}, PSI {c.psi:.2f} (median {c.live_median:.{digits}f} "
         f"against {c.reference_median:.{digits}f})"
     )
-    return Finding(what, drifted, numbers)
+    return Finding(what, drifted, numbers, significant, large)
 
 
 def oov_finding(
@@ -92,12 +98,13 @@ def oov_finding(
     """The out-of-vocabulary share: as :func:`distribution_finding`, with means (most texts
     share one median, a low share)."""
     c = comparison
-    drifted = c.ks_p_value < thresholds.p_value and c.psi > thresholds.psi
+    significant, large = c.ks_p_value < thresholds.p_value, c.psi > thresholds.psi
+    drifted = significant and large
     numbers = (
         f"KS p = {c.ks_p_value:.2g}, PSI {c.psi:.2f} (mean {c.live_mean:.1%} of the tokens "
         f"against {c.reference_mean:.1%})"
     )
-    return Finding(OOV, drifted, numbers)
+    return Finding(OOV, drifted, numbers, significant, large)
 
 
 def domain_finding(

@@ -7,18 +7,40 @@ from __future__ import annotations
 import numpy as np
 
 from newsapi.monitoring.report import DriftReport
-from newsapi.monitoring.verdict import CONFIDENCE, LENGTHS, MIX, OOV, TEXTS, Finding
+from newsapi.monitoring.verdict import (
+    CONFIDENCE,
+    DEFAULT_THRESHOLDS,
+    LENGTHS,
+    MIX,
+    OOV,
+    TEXTS,
+    Finding,
+    Thresholds,
+)
 
 EMPTY = "No records in the window: nothing to compare."
 
 
-def reading(finding: Finding | None) -> str:
-    """ "<What> drifted: <numbers>." or "<What> holds: <numbers>."; "" for no finding."""
+def reading(finding: Finding | None, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> str:
+    """The finding in a sentence, "<What> drifted: <numbers>; <why>." or "<What> did not
+    drift: <numbers>; <why>.", the why saying which reading (the test, the PSI) crossed its
+    threshold; "" for no finding."""
     if finding is None:
         return ""
-    state = "drifted" if finding.drifted else "holds"
     what = finding.what[0].upper() + finding.what[1:]
-    return f"{what} {state}: {finding.numbers}."
+    state = "drifted" if finding.drifted else "did not drift"
+    text = f"{what} {state}: {finding.numbers}"
+    if finding.significant is None or finding.large is None:
+        return text + "."
+    p, psi = thresholds.p_value, thresholds.psi
+    chance = f"is no accident (p < {p})" if finding.significant else f"could be chance (p ≥ {p})"
+    size = f"large (PSI > {psi})" if finding.large else f"small (PSI ≤ {psi})"
+    joint = "and" if finding.significant == finding.large else "but"
+    return f"{text}; the difference {chance} {joint} is {size}."
+
+
+def _reading(report: DriftReport, what: str) -> str:
+    return reading(report.verdict.finding(what), report.verdict.thresholds)
 
 
 def window(report: DriftReport) -> str:
@@ -35,15 +57,10 @@ def window(report: DriftReport) -> str:
 
 
 def mix(report: DriftReport) -> str:
-    """Where the predicted mix moved most, and the finding."""
+    """The finding about the predicted mix (its numbers name the category that moved most)."""
     if report.mix is None:
         return EMPTY
-    name, live, reference = report.mix.largest_change()
-    direction = "more" if live > reference else "less"
-    return (
-        f"The model answered {name} {direction} often than on the test split: {live:.0%} of "
-        f"the answers against {reference:.0%}. {reading(report.verdict.finding(MIX))}"
-    )
+    return _reading(report, MIX)
 
 
 def confidence(report: DriftReport) -> str:
@@ -60,7 +77,7 @@ def confidence(report: DriftReport) -> str:
         f"The median {what} is {c.live_median:.2f} against {c.reference_median:.2f} on the "
         f"test split ({abs(change):.2f} {direction}); {below:.0%} of the answers score under "
         f"{low:.2f}, where the test split has its lowest tenth. "
-        f"{reading(report.verdict.finding(CONFIDENCE))}"
+        f"{_reading(report, CONFIDENCE)}"
     )
 
 
@@ -81,7 +98,7 @@ def oov(report: DriftReport) -> str:
             f"; {first.mean:.1%} in the first bucket with records ({first.start:%m-%d %H:%M}) "
             f"and {last.mean:.1%} in the last ({last.start:%m-%d %H:%M})"
         )
-    return f"{text}. {reading(report.verdict.finding(OOV))}"
+    return f"{text}. {_reading(report, OOV)}"
 
 
 def lengths(report: DriftReport) -> str:
@@ -91,7 +108,7 @@ def lengths(report: DriftReport) -> str:
         return EMPTY
     return (
         f"The median text has {n.live_median:.0f} characters against "
-        f"{n.reference_median:.0f} on the test split. {reading(report.verdict.finding(LENGTHS))}"
+        f"{n.reference_median:.0f} on the test split. {_reading(report, LENGTHS)}"
     )
 
 
@@ -108,5 +125,5 @@ def domain(report: DriftReport) -> str:
         f"them apart at a cross-validated ROC AUC of {d.auc:.2f} (0.5: not at all; its "
         f"{len(d.fold_aucs)} folds {min(d.fold_aucs):.2f} to {max(d.fold_aucs):.2f}). The "
         f"terms that most mark a live text: {', '.join(d.live_terms)}; a reference text: "
-        f"{', '.join(d.reference_terms)}. {reading(report.verdict.finding(TEXTS))}"
+        f"{', '.join(d.reference_terms)}. {_reading(report, TEXTS)}"
     )
