@@ -28,7 +28,7 @@ ifneq ($(filter x86_64 amd64,$(shell uname -m)),)
 export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
 endif
 
-.PHONY: install lock serve train compare lab notebooks test test-slow lint docs soak attack bench bench-smoke tools clean sweep bench-sweep score bench-score
+.PHONY: install lock serve train compare lab notebooks test test-slow lint docs soak attack bench bench-smoke tools clean sweep bench-sweep score bench-score monitor
 
 install: $(STAMP)
 
@@ -163,6 +163,21 @@ score: $(STAMP)
 	@[ -n "$(INPUT)" ] && [ -n "$(OUTPUT)" ] || { \
 	  echo "usage: make score INPUT=posts.parquet OUTPUT=scores.parquet [SCORE_ARGS=...]"; exit 2; }
 	$(BIN)/newsapi score $(INPUT) --output $(OUTPUT) --report $(SCORE_ARGS)
+
+## monitor: execute 06_monitor.ipynb over the prediction log PREDICTION_LOG (default:
+## NEWSAPI_PREDICTION_LOG_DIR; neither set: a demo log of test posts, then posts of other
+## newsgroups) and the promoted model into artifacts/monitor.html, then refresh
+## artifacts/index.html, which links it; MONITOR_ARGS="-p start 2026-12-05T08:00 -p end ...
+## -p model_version ..." narrows the window or picks another stored model
+PREDICTION_LOG ?= $(NEWSAPI_PREDICTION_LOG_DIR)
+MONITOR_ARGS ?=
+monitor: $(STAMP)
+	@[ -f $(MODEL) ] || { echo "no model in artifacts/: run 'make train' first"; exit 1; }
+	$(BIN)/papermill --cwd notebooks notebooks/06_monitor.ipynb artifacts/monitor.ipynb \
+	  $(if $(PREDICTION_LOG),-p log_dir $(abspath $(PREDICTION_LOG))) $(MONITOR_ARGS)
+	$(BIN)/python -c 'from pathlib import Path; from newsapi.jobs.notebook import export_html; \
+	  export_html(Path("artifacts/monitor.ipynb"))'
+	$(BIN)/newsapi index
 
 ## bench-score: `newsapi score` over one input on one process, a 2-worker LocalCluster and a
 ## real scheduler with 2 workers, against the compute floor (in-process predict)
