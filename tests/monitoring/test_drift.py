@@ -26,7 +26,8 @@ from newsapi.monitoring import (
     read_window,
 )
 from newsapi.monitoring.demo import other_posts
-from newsapi.monitoring.verdict import CONFIDENCE, MIX, NO_DRIFT, OOV, TEXTS
+from newsapi.monitoring.domain import domain_classifier
+from newsapi.monitoring.verdict import AUC_LIMIT, CONFIDENCE, MIX, NO_DRIFT, OOV, TEXTS
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Predictor, prepare
 from newsapi.serving.predlog import PredictionLog
@@ -109,3 +110,14 @@ def test_seven_disjoint_windows_of_held_out_posts_raise_no_false_alarm(
         assert report.domain is not None
         assert report.domain.auc < 0.75, i
         assert report.verdict.sentence() == NO_DRIFT, i
+
+
+@pytest.mark.slow  # 7 s on an idle machine: a classifier over both splits
+def test_the_test_split_against_the_training_split_stays_under_the_auc_limit(
+    real_model: Artifact,
+) -> None:
+    # why the limit is 0.75: the same newsgroups a few weeks later (the "bydate" split) are
+    # told apart well above chance, yet below it
+    corpus = corpus_of(real_model)
+    found = domain_classifier(corpus.test_texts, corpus.train_texts)
+    assert 0.7 < found.auc < AUC_LIMIT
