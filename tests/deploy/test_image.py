@@ -3,16 +3,13 @@
 as a non-root user, and answers byte for byte as `newsapi serve` does on the host.
 
 Marker ``image``: `make image-test` runs these (podman, runc, debootstrap from Debian's
-packages; the base image is Debian bookworm's python3, `make image-base`)."""
+packages; the base image is Debian bookworm's python3, `make image-base`). The fixtures
+``image`` (built once a run) and ``run`` are in tests/deploy/conftest.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,37 +17,16 @@ import pytest
 
 from newsapi.store.catalog import ModelStore
 from tests.support import store_tiny
-from tests.support.files import ROOT
+from tests.support.containers import Container, make_image, podman
 from tests.support.serve_command import start_serve
-from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(1800)]
 
-CONF = {"CONTAINERS_CONF": str(ROOT / "deploy" / "podman" / "containers.conf")}
 TEXTS = [
     "The shuttle launch was delayed by the weather at the Kennedy Space Center.",
     "My graphics card cannot render this image format; which driver should I use?",
     "",
 ]
-
-
-def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["podman", *args], capture_output=True, text=True, check=check, env={**os.environ, **CONF}
-    )
-
-
-def make_image(tag: str, log: Path, **variables: str) -> str:
-    """`make image IMAGE=<tag> ...`; fails with the end of its output."""
-    arguments = [f"{name}={value}" for name, value in {"IMAGE": tag, **variables}.items()]
-    started = time.monotonic()
-    with log.open("w") as handle:
-        done = subprocess.run(["make", "image", *arguments], cwd=ROOT, stdout=handle,
-                              stderr=subprocess.STDOUT)  # fmt: skip
-    if done.returncode != 0:
-        pytest.fail(f"make image failed:\n{log.read_text()[-4000:]}")
-    print(f"\n{tag}: built in {time.monotonic() - started:.0f} s")
-    return tag
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +38,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return make_image("localhost/newsapi:image-test", tmp_path_factory.mktemp("build") / "log")
-
-
-@pytest.fixture(scope="module")
 def baked(store: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> str:
     version = store.served_version()
     assert version is not None
@@ -74,43 +45,6 @@ def baked(store: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> str:
     return make_image(
         "localhost/newsapi:image-test-baked", log, MODEL_VERSION=version, STORE=str(store.root)
     )
-
-
-@dataclass
-class Container:
-    name: str
-    url: str
-    ready_after: float  # seconds from `podman run` to the first /readyz 200
-
-
-@pytest.fixture
-def run() -> Iterator[Callable[..., Container]]:
-    """Start containers of an image (host network, a free port, read-only root); each is
-    removed at the end of the test."""
-    names: list[str] = []
-
-    def start(image: str, *options: str) -> Container:
-        port = free_port()
-        name = f"newsapi-test-{os.getpid()}-{port}"
-        started = time.monotonic()
-        podman("run", "--detach", "--rm", "--name", name, "--network", "host", "--read-only",
-               "--env", f"NEWSAPI_PORT={port}", *options, image)  # fmt: skip
-        names.append(name)
-        url = f"http://127.0.0.1:{port}"
-        deadline = started + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    return Container(name, url, time.monotonic() - started)
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        logs = podman("logs", name, check=False).stdout
-        pytest.fail(f"{image} not ready within 120 s:\n{logs[-3000:]}")
-
-    yield start
-    for name in names:
-        podman("stop", "--time", "15", name, check=False)
 
 
 def answers(url: str) -> list[tuple[int, str | None, bytes]]:
