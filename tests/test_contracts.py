@@ -34,6 +34,17 @@ VIOLATIONS = [
         "import newsapi.serving.service",
     ),
     ("only the command line imports scoring", "store/runs.py", "import newsapi.scoring.job"),
+    (
+        "monitoring never imports HTTP, the command line",
+        "monitoring/report.py",
+        "import newsapi.cli",
+    ),
+    (
+        "monitoring reaches serving only through",
+        "monitoring/window.py",
+        "import newsapi.serving.service",
+    ),
+    ("never import monitoring", "serving/predlog/files.py", "import newsapi.monitoring.report"),
     ("the client imports nothing of the project", "client/calls.py", "import newsapi.settings"),
     ("the client imports nothing of the project", "client/results.py", "import pydantic"),
 ]
