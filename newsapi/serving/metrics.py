@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,6 +28,7 @@ from prometheus_client.metrics_core import Metric
 from newsapi.serving.metrics_folder import MULTIPROCESS_ENV, fold_dead_workers, locked
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+WINDOW_PREFIX = "newsapi_prediction_window_"
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 
 
@@ -171,6 +173,36 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        # over each worker's last logged records (newsapi.serving.predlog.window); with
+        # several workers, the values of the worker that updated last
+        window: dict[str, Any] = {"registry": r, "multiprocess_mode": "livemostrecent"}
+        self.prediction_window_records = Gauge(
+            "newsapi_prediction_window_records",
+            "records in the prediction log's sliding window of a model version "
+            "(at most NEWSAPI_PREDICTION_LOG_WINDOW)",
+            ["model_version"],
+            **window,
+        )
+        self.prediction_window_category_share = Gauge(
+            "newsapi_prediction_window_category_share",
+            "share of each predicted category in the sliding window",
+            ["model_version", "category"],
+            **window,
+        )
+        self.prediction_window_score = Gauge(
+            "newsapi_prediction_window_score",
+            "mean top probability (kind=probability) or decision margin (kind=margin) in "
+            "the sliding window",
+            ["model_version", "kind"],
+            **window,
+        )
+        self.prediction_window_oov_share = Gauge(
+            "newsapi_prediction_window_oov_share",
+            "mean share of a text's tokens outside the model's vocabulary in the sliding "
+            "window (NaN: no text had a token)",
+            ["model_version"],
+            **window,
+        )
 
     def set_model(self, version: str) -> None:
         if not self.multiprocess:
@@ -213,7 +245,13 @@ class _ServedVersions:
         self._files = multiprocess.MultiProcessCollector(None, path=str(folder))  # type: ignore[no-untyped-call]
 
     def collect(self) -> Iterator[Metric]:
-        for family in self._files.collect():  # type: ignore[no-untyped-call]
+        families = list(self._files.collect())  # type: ignore[no-untyped-call]
+        served: set[str] = set()
+        for family in families:
             if family.name == "newsapi_model_info":
                 family.samples = [sample for sample in family.samples if sample.value]
+                served = {sample.labels["model_version"] for sample in family.samples}
+        for family in families:
+            if family.name.startswith(WINDOW_PREFIX):  # and so the windows of other versions
+                family.samples = [s for s in family.samples if s.labels["model_version"] in served]
             yield family

@@ -295,3 +295,9 @@ class PredictionLogSettings(_Group):
         description="most bytes of records (texts included) waiting for the log writer; more "
         "are dropped (counted), never waited for",
     )
+    prediction_log_window: int = Field(
+        1000,
+        gt=0,
+        description="records of each model version that the /metrics window gauges "
+        "(newsapi_prediction_window_*) are computed over, each worker its own last ones",
+    )

@@ -30,12 +30,17 @@ def write_file(folder: Path, name: str, records: Sequence[Record]) -> int:
 
     Raises OSError when the folder cannot be made or written (the partial file is removed).
     """
+    return write_table(folder, name, as_table(records))
+
+
+def write_table(folder: Path, name: str, table: pa.Table) -> int:
+    """:func:`write_file` for records already converted to a table of the log's schema."""
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{name}.partial"
     try:
-        pq.write_table(as_table(records), partial, compression="zstd")
+        pq.write_table(table, partial, compression="zstd")
         os.replace(partial, folder / name)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ computed in the writer's thread, never on the request path.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,7 @@ class Record:
 FIELDS = [field.name for field in dataclasses.fields(Record)]
 
 
+@functools.cache
 def schema() -> pa.Schema:
     """The log files' Parquet schema (pyarrow is imported only when the log is used)."""
     import pyarrow as pa
@@ -80,8 +82,17 @@ def as_table(records: Sequence[Record]) -> pa.Table:
     """``records`` as a table of :func:`schema`."""
     import pyarrow as pa
 
+    return pa.Table.from_batches([as_batch(records)], schema=schema())
+
+
+def as_batch(records: Sequence[Record]) -> pa.RecordBatch:
+    """``records`` as a record batch of :func:`schema`: the writer converts each group of
+    records it measures as they come, so that writing a file converts nothing (one
+    conversion of a whole file's records held the GIL for tens of milliseconds)."""
+    import pyarrow as pa
+
     columns = {name: [getattr(record, name) for record in records] for name in FIELDS}
-    return pa.table(columns, schema=schema())
+    return pa.RecordBatch.from_pydict(columns, schema=schema())
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,20 +125,23 @@ def measure(predictor: Predictor, target_names: Sequence[str], texts: list[str])
     else:
         scores, kind = _sklearn_scores(predictor.pipeline, texts)
     names = np.asarray(target_names, dtype=object)
+    # the best and the next best class of every row at once (stable: ties go to the first)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :2]
+    rows = np.arange(len(texts))
+    top, second = scores[rows, order[:, 0]], scores[rows, order[:, 1]]
+    values = (top if kind == "probability" else top - second).tolist()
+    runners_up = names[order[:, 1]].tolist()
     out = []
-    for text, row in zip(texts, scores, strict=True):
+    for text, value, runner_up in zip(texts, values, runners_up, strict=True):
         words = tokens[text]
         unknown = sum(1 for word in words if word not in vocabulary)
-        order = np.argsort(-row, kind="stable")
-        top, second = int(order[0]), int(order[1])
-        value = row[top] if kind == "probability" else row[top] - row[second]
         out.append(
             Measures(
                 tokens=len(words),
                 oov_share=unknown / len(words) if words else None,
                 score_kind=kind,
-                score=float(value),
-                runner_up=str(names[second]),
+                score=value,
+                runner_up=str(runner_up),
             )
         )
     return out
