@@ -30,7 +30,11 @@ MODEL = Path("artifacts") / "newsgroups_model.joblib"
 NO_MODEL = "no model in artifacts/: run 'make train' first"
 CHECK_TEXT = "computer cpu memory ram"
 SETTLE_TIMEOUT = 60.0  # the longest wait for the servers to be idle between runs
-APPS = ("newsapi", "floor", "seed")
+APPS = ("newsapi", "newsapi-log", "floor", "seed")
+# Variants of newsapi measured in one scenario only, at the targets' connection count and
+# 1 worker, right after newsapi's own run there, for a target comparing the two
+# (report.log_target); the full run's default, not the smoke run's.
+VARIANTS = {"newsapi-log": "unique"}
 SCENARIOS = ("repeated", "unique", "v2", "explanation", "batch")  # batch last: it leaves a backlog
 NEWSAPI_ONLY = {"batch", "v2", "explanation"}  # routes the reference apps do not have
 V2_PATH = "/v2/models/newsgroups/infer"
@@ -59,10 +63,12 @@ class Settings:
         per_workers = sum(
             len(self.connections)
             for app in self.apps
+            if app not in VARIANTS
             for scenario in self.scenarios
             if scenario not in NEWSAPI_ONLY or app == "newsapi"
         )
-        return per_workers * len(self.workers)
+        variants = sum(1 for app in self.apps if VARIANTS.get(app) in self.scenarios)
+        return per_workers * len(self.workers) + variants * (report.TARGET_WORKERS in self.workers)
 
 
 def _int_list(text: str) -> list[int]:
@@ -105,7 +111,12 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--warmup", type=int, help="seconds of warm-up before each run, 0: none")
     parser.add_argument("--connections", type=_int_list, help="e.g. 1,32,128 (the default)")
     parser.add_argument("--workers", type=_int_list, help="uvicorn workers, e.g. 1,2 (default)")
-    parser.add_argument("--apps", type=_choices(APPS), help="subset of newsapi,floor,seed")
+    parser.add_argument(
+        "--apps",
+        type=_choices(APPS),
+        help="subset of newsapi,newsapi-log,floor,seed (newsapi-log: newsapi with the "
+        "prediction log on; not in the smoke run's default)",
+    )
     parser.add_argument(
         "--scenarios",
         type=_choices(SCENARIOS),
@@ -132,7 +143,7 @@ def parse_args(argv: list[str] | None) -> Settings:
         warmup=args.warmup if args.warmup is not None else (0 if smoke else 2),
         connections=args.connections or ([1, 4] if smoke else [1, 32, 128]),
         workers=args.workers or ([1] if smoke else [1, 2]),
-        apps=args.apps or list(APPS),
+        apps=args.apps or [app for app in APPS if not (smoke and app in VARIANTS)],
         scenarios=args.scenarios or list(SCENARIOS),
         batch_size=args.batch_size or (100 if smoke else 1000),
         threads=args.threads,
@@ -148,16 +159,33 @@ def parse_args(argv: list[str] | None) -> Settings:
 
 
 def app_specs(model: Path) -> dict[str, AppSpec]:
-    """The three apps; ``{tmp}`` is each start's fresh temporary folder."""
+    """The apps; ``{tmp}`` is each start's fresh temporary folder."""
     probe_text = {"text": "readiness probe"}
+    newsapi_env = {"NEWSAPI_CACHE_DIR": "{tmp}/cache", "NEWSAPI_MODEL_PATH": str(model)}
+    protocol = ("--http", "newsapi.http.connections:HeaderTimeoutProtocol")
     return {
         "newsapi": AppSpec(
             "newsapi",
             "newsapi.app:app",
             Probe("GET", "/readyz"),
-            {"NEWSAPI_CACHE_DIR": "{tmp}/cache", "NEWSAPI_MODEL_PATH": str(model)},
+            newsapi_env,
             batch=True,
-            args=("--http", "newsapi.http.connections:HeaderTimeoutProtocol"),
+            args=protocol,
+        ),
+        # the same with the prediction log on, every answer logged (sample 1, no text), and
+        # a file written every 2 s instead of every 60 s, so that each run pays for writing
+        # files too, not only for measuring the records
+        "newsapi-log": AppSpec(
+            "newsapi-log",
+            "newsapi.app:app",
+            Probe("GET", "/readyz"),
+            {
+                **newsapi_env,
+                "NEWSAPI_PREDICTION_LOG_DIR": "{tmp}/predictions",
+                "NEWSAPI_PREDICTION_LOG_FILE_SECONDS": "2",
+            },
+            batch=True,
+            args=protocol,
         ),
         "floor": AppSpec("floor", "bench.floor_app:app", Probe("POST", "/prediction", probe_text)),
         "seed": AppSpec(
@@ -338,12 +366,20 @@ class Run:
         """Start every app (one after the other, each alone while it starts), check them,
         then put them under each load in turn: the runs that a target compares follow each
         other, since this machine's speed drifts from minute to minute. Stop them all."""
+        target = report.target_connections(self.settings.connections)
         with ExitStack() as stack:
             ready: list[tuple[Server, report.Row, list[str]]] = []
             for app in apps:
-                mine = [name for name in self.settings.scenarios
-                        if name not in NEWSAPI_ONLY or app.batch]  # fmt: skip
-                server = self.start(stack, app, workers, oracle, len(mine))
+                only = VARIANTS.get(app.name)
+                if only is not None:
+                    if workers != report.TARGET_WORKERS or only not in self.settings.scenarios:
+                        continue
+                    mine, runs = [only], 1
+                else:
+                    mine = [name for name in self.settings.scenarios
+                            if name not in NEWSAPI_ONLY or app.batch]  # fmt: skip
+                    runs = len(mine) * len(self.settings.connections)
+                server = self.start(stack, app, workers, oracle, runs)
                 if server is not None:
                     ready.append((server, self.starts[-1], mine))
             self.ready = [server for server, _, _ in ready]
@@ -354,7 +390,8 @@ class Run:
                 for connections in self.settings.connections:
                     for load in [name, *after]:
                         for server, _, mine in ready:
-                            if load in mine:
+                            variant = server.app.name in VARIANTS
+                            if load in mine and (not variant or connections == target):
                                 self.measure(server, loads[load], connections)
             self.ready = []
             for server, start, _ in ready:
@@ -386,7 +423,7 @@ class Run:
         except ServerError as exc:
             self.failures.append(str(exc).splitlines()[0])
             self.log(f"  SERVER FAILED {exc}")
-            self.done += runs * len(self.settings.connections)
+            self.done += runs
             return None
         start["ready_s"] = server.ready_after
         start["all_ready_s"] = server.all_ready_after
@@ -404,7 +441,7 @@ class Run:
             self.failures += problems
             for problem in problems:
                 self.log(f"  WRONG ANSWER {problem}")
-            self.done += runs * len(self.settings.connections)
+            self.done += runs
             return None
         return server
 
@@ -450,6 +487,8 @@ class Run:
             row["compute_documents_per_s"] = compute.batch_rate(
                 self.pipeline, scenario.texts_per_request, texts.new_nonce()
             )
+        if server.app.name in VARIANTS:  # what the log could not keep up with: not measured
+            row["log_dropped"] = log_dropped(server.port)
         self.rows.append(row)
         hits = "" if result.cache_hits is None else f", {result.cache_hits} cache hits"
         self.log(
@@ -490,6 +529,7 @@ class Run:
         )
         targets += [report.tail_target(self.rows), *report.fairness_targets(self.fairness)]
         targets += report.lean_targets(self.rows, self.compute, settings.connections)
+        targets.append(report.log_target(self.rows, settings.connections))
         return {
             "meta": _meta(self.model, self.wrk, started),
             "settings": {
@@ -557,6 +597,19 @@ class Run:
             print("FAILED: some runs had errors (non-2xx answers or socket errors)")
             return 1
         return 0
+
+
+def log_dropped(port: int) -> float | None:
+    """The records newsapi's prediction log dropped so far (its /metrics), None if unread."""
+    try:
+        status, _, body = request(port, "GET", "/metrics")
+    except OSError:
+        return None
+    if status != 200:
+        return None
+    prefix = "newsapi_prediction_log_dropped_total{"
+    lines = body.decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
 
 
 def _json_safe(row: report.Row) -> report.Row:
