@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -82,17 +82,18 @@ def as_table(records: Sequence[Record]) -> pa.Table:
     """``records`` as a table of :func:`schema`."""
     import pyarrow as pa
 
-    return pa.Table.from_batches([as_batch(records)], schema=schema())
+    columns = {name: [getattr(record, name) for record in records] for name in FIELDS}
+    return pa.Table.from_batches([as_batch(columns)], schema=schema())
 
 
-def as_batch(records: Sequence[Record]) -> pa.RecordBatch:
-    """``records`` as a record batch of :func:`schema`: the writer converts each group of
-    records it measures as they come, so that writing a file converts nothing (one
-    conversion of a whole file's records held the GIL for tens of milliseconds)."""
+def as_batch(columns: Mapping[str, list[Any]]) -> pa.RecordBatch:
+    """Records given as columns (one list per field of :class:`Record`) as a record batch of
+    :func:`schema`: the writer builds the columns of each group of records it measures and
+    converts them as they come, so that writing a file converts nothing (one conversion of a
+    whole file's records held the GIL for tens of milliseconds)."""
     import pyarrow as pa
 
-    columns = {name: [getattr(record, name) for record in records] for name in FIELDS}
-    return pa.RecordBatch.from_pydict(columns, schema=schema())
+    return pa.RecordBatch.from_pydict(dict(columns), schema=schema())
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,22 @@ class Measures:
 
 def measure(predictor: Predictor, target_names: Sequence[str], texts: list[str]) -> list[Measures]:
     """The measures of ``texts`` under the served model, each text analysed once."""
+    columns = measure_columns(predictor, target_names, texts)
+    return [
+        Measures(*row)
+        for row in zip(*(columns[name] for name in MEASURED), strict=True)  # Measures' order
+    ]
+
+
+#: the fields of :class:`Record` that :func:`measure_columns` gives, in :class:`Measures`' order
+MEASURED = ("text_tokens", "oov_share", "score_kind", "score", "runner_up")
+
+
+def measure_columns(
+    predictor: Predictor, target_names: Sequence[str], texts: list[str]
+) -> dict[str, list[Any]]:
+    """:func:`measure` as columns named as :class:`Record`'s fields (:data:`MEASURED`), one
+    value per text: what the log writer adds to its records' columns."""
     lean = predictor.lean
     if lean is not None:
         analyze, vocabulary = lean.analyze, lean.vocabulary
@@ -129,22 +146,19 @@ def measure(predictor: Predictor, target_names: Sequence[str], texts: list[str])
     order = np.argsort(-scores, axis=1, kind="stable")[:, :2]
     rows = np.arange(len(texts))
     top, second = scores[rows, order[:, 0]], scores[rows, order[:, 1]]
-    values = (top if kind == "probability" else top - second).tolist()
-    runners_up = names[order[:, 1]].tolist()
-    out = []
-    for text, value, runner_up in zip(texts, values, runners_up, strict=True):
+    counts, shares = [], []
+    for text in texts:
         words = tokens[text]
+        counts.append(len(words))
         unknown = sum(1 for word in words if word not in vocabulary)
-        out.append(
-            Measures(
-                tokens=len(words),
-                oov_share=unknown / len(words) if words else None,
-                score_kind=kind,
-                score=value,
-                runner_up=str(runner_up),
-            )
-        )
-    return out
+        shares.append(unknown / len(words) if words else None)
+    return {
+        "text_tokens": counts,
+        "oov_share": shares,
+        "score_kind": [kind] * len(texts),
+        "score": (top if kind == "probability" else top - second).tolist(),
+        "runner_up": [str(name) for name in names[order[:, 1]]],
+    }
 
 
 def _both_sides(decisions: np.ndarray, by_sign: bool) -> np.ndarray:

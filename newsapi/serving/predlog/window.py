@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from newsapi.serving.metrics import Metrics
-from newsapi.serving.predlog.record import Record
 
 #: model versions kept: the one served and the one before a reload, whose requests may
 #: still be logged while the new one serves
@@ -38,19 +38,23 @@ class Windows:
         self._categories: dict[str, set[str]] = {}  # each version's categories with a series
         self._kinds: dict[str, set[str]] = {}
 
-    def add(self, records: Sequence[Record]) -> None:
-        """Add the records (oldest first) and set the gauges of the versions they touch."""
+    def add(self, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Add records given as columns (one per field of
+        :class:`~newsapi.serving.predlog.record.Record`, oldest first) and set the gauges of
+        the versions they touch."""
         touched: list[str] = []
-        for record in records:
-            version = record.model_version
-            window = self._windows.pop(version, None)  # re-inserted: now the most recent
-            if window is None:
-                window = deque(maxlen=self.size)
-                self._categories[version], self._kinds[version] = set(), set()
-            self._windows[version] = window
-            window.append((record.category, record.score_kind, record.score, record.oov_share))
-            if version not in touched:
+        fields = ("category", "score_kind", "score", "oov_share")
+        entries = zip(*(columns[name] for name in fields), strict=True)
+        for version, entry in zip(columns["model_version"], entries, strict=True):
+            window = self._windows.get(version)
+            if window is None or version not in touched:
+                self._windows.pop(version, None)  # re-inserted: now the most recent
+                if window is None:
+                    window = deque(maxlen=self.size)
+                    self._categories[version], self._kinds[version] = set(), set()
+                self._windows[version] = window
                 touched.append(version)
+            window.append(entry)
         while len(self._windows) > self.versions:
             self._forget(next(iter(self._windows)))
         for version in touched:

@@ -29,7 +29,7 @@ from newsapi.serving.cache import entry_keys
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Predictor
 from newsapi.serving.predlog.files import file_name, trim, write_table
-from newsapi.serving.predlog.record import RECORD_BYTES, Record, as_batch, measure, schema
+from newsapi.serving.predlog.record import FIELDS, RECORD_BYTES, as_batch, measure_columns, schema
 from newsapi.serving.predlog.window import Windows
 from newsapi.settings import PredictionLogSettings
 
@@ -171,13 +171,15 @@ class PredictionLog:
                     self._drop("stop", item)
                 items = []
             if items:
-                records = self._measured(items)
-                self.windows.add(records)
+                columns = self._measured(items)
+                count = len(columns["time"])
+                self.windows.add(columns)
                 if not held:
                     first = time.monotonic()
-                if records:
-                    held.append(as_batch(records))
-                held_bytes += sum(RECORD_BYTES + len(r.text or "") for r in records)
+                if count:
+                    held.append(as_batch(columns))
+                kept = sum(map(len, filter(None, columns["text"])))
+                held_bytes += RECORD_BYTES * count + kept
             due = held and time.monotonic() - first >= self.file_seconds
             if held and (stopping or due or held_bytes >= self.file_bytes):
                 self._write(held)
@@ -204,70 +206,59 @@ class PredictionLog:
         with self._lock:
             self._queued -= size
 
-    def _measured(self, items: list[tuple[Any, ...]]) -> list[Record]:
-        """The records of ``items``, measured together: one model call for the texts of
-        consecutive calls answered by the same model (a sparse product for many texts costs a
-        fraction of one text at a time)."""
-        records: list[Record] = []
+    def _measured(self, items: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+        """The records of ``items`` as columns (one list per field of :class:`Record`),
+        measured together: one model call for the texts of consecutive calls answered by the
+        same model (a sparse product for many texts costs a fraction of one text at a time).
+        Columns, not Record objects: building one per text cost more than measuring it."""
+        columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
         start = 0
         for end in range(1, len(items) + 1):
             if end == len(items) or items[end][4] is not items[start][4]:
                 try:
-                    records.extend(self._records(items[start:end]))
+                    group = self._records(items[start:end])
                 except Exception as exc:  # a model the measures trip on: the log, not serving
                     self._fault("measure", exc)
                     for item in items[start:end]:
                         count = len(item[6]) if item[10] is None else len(item[10])
                         self.metrics.prediction_log_dropped.labels("fault").inc(count)
+                else:
+                    for name, values in group.items():
+                        columns[name] += values
                 start = end
-        return records
+        return columns
 
-    def _records(self, items: list[tuple[Any, ...]]) -> list[Record]:
-        """The records of calls answered by one model."""
-        every: list[tuple[Any, ...]] = []  # (call, text, category, key) of each record
+    def _records(self, items: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+        """The records of calls answered by one model, as columns."""
+        columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
+        texts: list[str] = []
         for item in items:
-            when, version, texts, categories, keys, chosen, size = (
-                item[0], item[3], item[6], item[7], item[8], item[10], item[11]
-            )  # fmt: skip
-            self._release(size)
-            picked = range(len(texts)) if chosen is None else chosen
-            chosen_texts = [texts[i] for i in picked]
+            when, endpoint, request_id, version = item[0], item[1], item[2], item[3]
+            calls, categories, keys, trace_id, chosen = item[6], item[7], item[8], item[9], item[10]
+            self._release(item[11])
+            picked = range(len(calls)) if chosen is None else chosen
+            chosen_texts = [calls[i] for i in picked]
+            count = len(chosen_texts)
+            columns["time"] += [datetime.fromtimestamp(when, UTC)] * count
+            columns["request_id"] += [request_id] * count
+            columns["model_version"] += [version] * count
+            columns["endpoint"] += [endpoint] * count
+            columns["category"] += [categories[i] for i in picked]
+            columns["text_chars"] += map(len, chosen_texts)
             if keys is None:
-                chosen_keys = entry_keys(version, chosen_texts)
+                columns["digest"] += entry_keys(version, chosen_texts)
             else:
-                chosen_keys = [keys[i] for i in picked]
-            call = (datetime.fromtimestamp(when, UTC), *item[1:4], item[9])
-            every.extend(
-                (call, text, categories[i], key)
-                for i, text, key in zip(picked, chosen_texts, chosen_keys, strict=True)
-            )
+                columns["digest"] += [keys[i] for i in picked]
+            columns["trace_id"] += [trace_id] * count
+            texts += chosen_texts
+        columns["text"] = texts if self.keep_text else [None] * len(texts)
         predictor, names = items[0][4], items[0][5]
-        texts = [text for _, text, _, _ in every]
-        measures = []
         for start in range(0, len(texts), MEASURE_CHUNK):
-            measures += measure(predictor, names, texts[start : start + MEASURE_CHUNK])
+            measured = measure_columns(predictor, names, texts[start : start + MEASURE_CHUNK])
+            for name, values in measured.items():
+                columns[name] += values
             time.sleep(0)  # the GIL back to the event loop between chunks
-        return [
-            Record(
-                time=stamp,
-                request_id=request_id,
-                model_version=version,
-                endpoint=endpoint,
-                category=category,
-                score_kind=m.score_kind,
-                score=m.score,
-                runner_up=m.runner_up,
-                text_chars=len(text),
-                text_tokens=m.tokens,
-                oov_share=m.oov_share,
-                digest=key,
-                trace_id=trace_id,
-                text=text if self.keep_text else None,
-            )
-            for ((stamp, endpoint, request_id, version, trace_id), text, category, key), m in zip(
-                every, measures, strict=True
-            )
-        ]
+        return columns
 
     def _write(self, batches: list[Any]) -> None:
         import pyarrow as pa
