@@ -21,7 +21,7 @@ SHELL = {"sh", "bash", "console", "shell"}
 COMMANDS = {
     "make", "curl", "newsapi", ".venv/bin/newsapi", "dask", "export", "source", "uvicorn",
     "python", ".venv/bin/python", "pip", "git", "cd", "kill", "sudo", "apt-get", "systemctl",
-    "podman", "docker", "kubectl", "helm",
+    "podman", "docker", "kubectl", "helm", "haproxy",
 }  # fmt: skip
 FENCE = re.compile(r"^\s*(```+|~~~+)\s*(\S*)")
 

@@ -1,8 +1,5 @@
 """Tiny models whose categories carry a suffix, so that an answer tells which model gave it
-(:func:`tests.support.traffic.answered_by` checks every answer against its X-Model-Version).
-
-The same helper as tests/system/test_store_serving.py's own ``store_renamed``, for the tests
-outside that module."""
+(:func:`tests.support.traffic.answered_by` checks every answer against its X-Model-Version)."""
 
 from __future__ import annotations
 

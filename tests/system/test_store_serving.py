@@ -11,25 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsapi.model.params import DEFAULTS
-from newsapi.store.catalog import ModelStore, StoredModel
-from newsapi.training.pipeline import fit
-from tests.support import Server, Traffic, answered_by, tiny_corpus, wait_for
+from newsapi.store.catalog import ModelStore
+from tests.support import Server, Traffic, answered_by, wait_for
+from tests.support.renamed import store_renamed
 
 pytestmark = pytest.mark.server
-
-
-def store_renamed(store: ModelStore, suffix: str, alpha: float) -> StoredModel:
-    """A tiny model whose categories carry ``suffix``, so an answer tells which model gave it."""
-    corpus = tiny_corpus()
-    params = DEFAULTS.replace(categories=None, alpha=alpha)
-    pipeline, metrics = fit(params, corpus)
-    names = [f"{name}{suffix}" for name in corpus.target_names]
-    metrics["per_class"] = {f"{k}{suffix}": v for k, v in metrics["per_class"].items()}
-    return store.add(
-        pipeline, names, parameters=params.model_dump(), metrics=metrics,
-        dataset=corpus.description,
-    )  # fmt: skip
 
 
 def test_promote_and_rollback_reach_a_watching_server_with_no_failed_request(
