@@ -28,9 +28,8 @@ from newsapi.errors import NewsapiError
 from newsapi.serving.cache import entry_keys
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Predictor
-from newsapi.serving.predlog.child import ChildMeasurer
 from newsapi.serving.predlog.files import file_name, trim, write_table
-from newsapi.serving.predlog.record import FIELDS, RECORD_BYTES, as_batch, schema
+from newsapi.serving.predlog.record import FIELDS, RECORD_BYTES, as_batch, measure_columns, schema
 from newsapi.serving.predlog.window import Windows
 from newsapi.settings import PredictionLogSettings
 
@@ -73,7 +72,6 @@ class PredictionLog:
         self.queue_bytes = settings.prediction_log_queue_bytes
         self.metrics = metrics
         self.windows = Windows(metrics, settings.prediction_log_window)
-        self._measurer = ChildMeasurer()  # used by the writer's thread only
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._queued = 0  # bytes waiting: the bound is checked against it
         self._lock = threading.Lock()
@@ -147,7 +145,6 @@ class PredictionLog:
         self._queue.put(None)
         self._thread.join(timeout)
         self._thread = None
-        self._measurer.stop(wait=True)
 
     def _loop(self) -> None:
         held: list[Any] = []  # the next file's records, a pyarrow record batch per group
@@ -257,9 +254,7 @@ class PredictionLog:
         columns["text"] = texts if self.keep_text else [None] * len(texts)
         predictor, names = items[0][4], items[0][5]
         for start in range(0, len(texts), MEASURE_CHUNK):
-            measured = self._measurer.measure(
-                predictor, names, texts[start : start + MEASURE_CHUNK]
-            )
+            measured = measure_columns(predictor, names, texts[start : start + MEASURE_CHUNK])
             for name, values in measured.items():
                 columns[name] += values
             time.sleep(0)  # the GIL back to the event loop between chunks
