@@ -222,7 +222,7 @@ def report(runs: dict[str, dict[str, Any]], summary: dict[str, Any], size: int) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.score", description=__doc__)
-    parser.add_argument("--rows", type=int, default=20_000, help="posts in the input")
+    parser.add_argument("--rows", type=int, default=100_000, help="posts in the input")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, in order")
     parser.add_argument("--artifacts", type=Path, default=REPO / "artifacts")
     parser.add_argument("--results-dir", type=Path, default=REPO / "bench" / "results")
