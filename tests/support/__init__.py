@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tests.support.servers import (
         CLEAN_EXIT,
         Server,
+        computed,
         free_port,
         launch,
         metric,
@@ -66,6 +67,7 @@ __all__ = [
     "answered_by",
     "assert_same_results",
     "children",
+    "computed",
     "dask_cluster",
     "disk_usage",
     "exited",

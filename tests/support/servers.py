@@ -110,6 +110,14 @@ def metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
+def computed(text: str) -> float:
+    """The texts the model computed according to a ``/metrics`` exposition: in the model
+    thread, or on the event loop (a short text that found its worker otherwise idle)."""
+    return sum(
+        metric(text, "newsapi_predictions_total", endpoint=path) for path in ("model", "inline")
+    )
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
     """Poll ``condition`` until it holds; fail after ``timeout`` (a bound, not a measurement)."""
     deadline = time.monotonic() + timeout
