@@ -42,7 +42,7 @@ from newsapi.serving.explain_weights import (
     features_and_scores,
     pipeline_parts,
 )
-from newsapi.serving.lean import ONE_BY_ONE_MAX
+from newsapi.serving.lean import ONE_BY_ONE_MAX, LeanModel
 
 #: the most terms an explanation lists (the rest are summed)
 MAX_TOP = 100
@@ -112,13 +112,20 @@ def explainable(pipeline: Any) -> None:
 
 
 def explain_texts(
-    pipeline: Any, target_names: list[str], texts: list[str], top: int = 10, *, lean: bool = True
+    pipeline: Any,
+    target_names: list[str],
+    texts: list[str],
+    top: int = 10,
+    *,
+    lean: bool | LeanModel = True,
 ) -> list[Explanation]:
     """The explanation of each text's category, with its ``top`` largest terms listed.
 
     The features and scores come from the pipeline's lean form (:mod:`newsapi.serving.lean`,
     the same values as scikit-learn's ``transform`` and scores, bit for bit, without its
-    per-call costs) when it compiles, else (or with ``lean=False``) from scikit-learn itself.
+    per-call costs) when it compiles, else (or with ``lean=False``) from scikit-learn itself;
+    a server passes the lean form its predictor already holds, so that it is not compiled
+    twice.
     A few texts (up to ``ONE_BY_ONE_MAX``) are explained one by one, a larger list in one pass
     over all their non-zero features (NumPy's fixed cost per operation is paid once, not per
     text); both give the same numbers (tested).

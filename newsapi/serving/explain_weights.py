@@ -63,12 +63,16 @@ def pipeline_parts(pipeline: Any) -> tuple[CountVectorizer, Any, str]:
 
 
 def features_and_scores(
-    pipeline: Any, texts: list[str], *, lean: bool = True
+    pipeline: Any, texts: list[str], *, lean: bool | LeanModel = True
 ) -> tuple[Any, np.ndarray]:
     """The texts' features (CSR, as the vectorizer's ``transform`` gives them) and each
-    class's score (texts x classes): through the pipeline's lean form when it compiles and
-    ``lean`` is true, else through scikit-learn."""
-    compiled = lean_of(pipeline) if lean else None
+    class's score (texts x classes): through ``lean`` when it is the pipeline's lean form
+    (the served model's, compiled once at load), through the pipeline's lean form when it
+    compiles and ``lean`` is true, else through scikit-learn."""
+    if isinstance(lean, LeanModel):
+        compiled: LeanModel | None = lean
+    else:
+        compiled = lean_of(pipeline) if lean else None
     if compiled is not None and 0 < len(texts) <= ONE_BY_ONE_MAX:
         # as the predictions do (newsapi.serving.lean), a few texts one by one, without
         # building a sparse matrix

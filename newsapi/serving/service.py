@@ -76,7 +76,7 @@ class Classifier:
             max_size=settings.batching.batch_max_size,
             window=settings.batching.batch_window_ms / 1000,
         )
-        self._explainer = Explainer(self.current, self._lane, settings.batching)
+        self._explainer = Explainer(self.served, self._lane, settings.batching)
         self._reload_lock = asyncio.Lock()
         self._inline_chars = settings.batching.inline_max_chars
         #: the worker's prediction log writer (NEWSAPI_PREDICTION_LOG_DIR), else None: the

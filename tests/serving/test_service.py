@@ -159,3 +159,32 @@ def test_a_short_text_alone_is_computed_on_the_event_loop_and_others_wait_for_th
             await classifier.stop()
 
     asyncio.run(main())
+
+
+def test_explanations_use_the_lean_form_the_served_predictor_compiled(
+    tiny_model: Artifact, tmp_path: Path
+) -> None:
+    """No second compilation per model: the explanations compute with the predictor's own
+    lean form, and give what scikit-learn's arithmetic gives."""
+    from newsapi.serving import explain_weights
+    from newsapi.serving.explain import explain_texts
+
+    settings = Settings.of(model_path=tiny_model.path, cache_dir=tmp_path / "cache")
+    texts = ["the rocket reached orbit", "a goal in the last minute", "flour and butter"]
+
+    async def main() -> None:
+        classifier = Classifier(settings, Metrics())
+        await classifier.start()
+        try:
+            artifact, predictor = classifier.served()
+            assert predictor.lean is not None
+            _, alone = await classifier.explain(texts[:1])
+            _, several = await classifier.explain(texts)
+            assert artifact.pipeline not in explain_weights._LEAN
+            expected = explain_texts(artifact.pipeline, artifact.target_names, texts, lean=False)
+            assert alone == expected[:1]
+            assert several == expected
+        finally:
+            await classifier.stop()
+
+    asyncio.run(main())
