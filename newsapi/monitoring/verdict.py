@@ -66,13 +66,17 @@ class Finding:
 def mix_finding(mix: MixComparison, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Finding:
     """The predicted-category mix: chi-square p-value and PSI."""
     name, live, reference = mix.largest_change()
-    significant, large = mix.p_value < thresholds.p_value, mix.psi > thresholds.psi
-    drifted = significant and large
     numbers = (
         f"chi-square p = {mix.p_value:.2g}, PSI {mix.psi:.2f} "
         f"({name} {live:.0%} of the answers against {reference:.0%})"
     )
-    return Finding(MIX, drifted, numbers, significant, large)
+    return _tested(MIX, mix.p_value, mix.psi, numbers, thresholds)
+
+
+def _tested(what: str, p_value: float, psi: float, numbers: str, thresholds: Thresholds) -> Finding:
+    """A statistic read by a test and a PSI: it drifts only when both cross their thresholds."""
+    significant, large = p_value < thresholds.p_value, psi > thresholds.psi
+    return Finding(what, significant and large, numbers, significant, large)
 
 
 def distribution_finding(
@@ -83,13 +87,11 @@ def distribution_finding(
 ) -> Finding:
     """A number's distribution: KS p-value, PSI and the medians."""
     c = comparison
-    significant, large = c.ks_p_value < thresholds.p_value, c.psi > thresholds.psi
-    drifted = significant and large
     numbers = (
         f"KS p = {c.ks_p_value:.2g}, PSI {c.psi:.2f} (median {c.live_median:.{digits}f} "
         f"against {c.reference_median:.{digits}f})"
     )
-    return Finding(what, drifted, numbers, significant, large)
+    return _tested(what, c.ks_p_value, c.psi, numbers, thresholds)
 
 
 def oov_finding(
@@ -98,13 +100,11 @@ def oov_finding(
     """The out-of-vocabulary share: as :func:`distribution_finding`, with means (most texts
     share one median, a low share)."""
     c = comparison
-    significant, large = c.ks_p_value < thresholds.p_value, c.psi > thresholds.psi
-    drifted = significant and large
     numbers = (
         f"KS p = {c.ks_p_value:.2g}, PSI {c.psi:.2f} (mean {c.live_mean:.1%} of the tokens "
         f"against {c.reference_mean:.1%})"
     )
-    return Finding(OOV, drifted, numbers, significant, large)
+    return _tested(OOV, c.ks_p_value, c.psi, numbers, thresholds)
 
 
 def domain_finding(
