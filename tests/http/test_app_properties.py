@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from newsapi.model.artifact import Artifact
@@ -83,6 +83,8 @@ JSON_VALUES = st.recursive(
 @SETTINGS
 @given(value=JSON_VALUES, path=st.sampled_from(["/prediction", "/predictions"]))
 def test_json_of_the_wrong_shape_gets_422(api: TestClient, value: object, path: str) -> None:
+    # the strategy can draw a request the route accepts ({"text": "0"}): not this test's case
+    assume(not well_formed(json.dumps(value).encode(), path))
     response = post_json(api, path, value)
     assert response.status_code == 422  # type: ignore[attr-defined]
     assert response.json()["detail"][0]["loc"][0] == "body"  # type: ignore[attr-defined]
