@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsapi import __version__
 from newsapi.errors import NewsapiError
-from newsapi.http import book, v2
+from newsapi.http import book, feedback, v2
 from newsapi.http.connections import ConcurrencyRefusalLog
 from newsapi.http.docs import install_docs
 from newsapi.http.fastlane import FastLane
@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await classifier.stop()
             raise
         app.state.classifier = classifier
+        app.state.feedback = feedback.start(settings, metrics)  # None: prediction log off
         if settings.admin.admin_token is None:
             log.warning(
                 "NEWSAPI_ADMIN_TOKEN is not set: DELETE /cache and POST /admin/reload are open "
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if watcher is not None:
                 watcher.cancel()
             await classifier.stop()
+            await feedback.stop(app.state.feedback)
             refusals.remove()
             metrics.worker_stopped()
 
@@ -163,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.classifier = None
+    app.state.feedback = None
     app.state.activity = activity = Activity()
     app.state.body_budget = BodyBudget(settings.limits.body_buffer_bytes, metrics.body_bytes_held)
     endpoints: dict[str, Endpoint] = {}
@@ -174,6 +177,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(routes.router)
         endpoints.update(routes.lane)
         routed += routes.router.routes
+    feedback_routes = feedback.build(settings)
+    app.include_router(feedback_routes)
+    routed += feedback_routes.routes
     install_docs(app)
     install_page(app)
     _add_error_handlers(app, PROTOCOLS)

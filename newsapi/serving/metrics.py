@@ -203,6 +203,33 @@ class Metrics:
             ["model_version"],
             **window,
         )
+        # feedback (newsapi.serving.predlog.feedback): labels sent to POST /feedback
+        self.feedback_records = Counter(
+            "newsapi_feedback_records",
+            "feedback records written to the prediction log's feedback folder",
+            registry=r,
+        )
+        self.feedback_dropped = Counter(
+            "newsapi_feedback_dropped",
+            "feedback records not written: the writer's queue was full (reason=queue), their "
+            "file could not be written (reason=fault), or the writer stopped first (reason=stop)",
+            ["reason"],
+            registry=r,
+        )
+        self.prediction_window_feedback = Gauge(
+            "newsapi_prediction_window_feedback",
+            "feedback records naming an answer of a model version in its sliding window "
+            "(the last NEWSAPI_PREDICTION_LOG_WINDOW this worker received)",
+            ["model_version"],
+            **window,
+        )
+        self.prediction_window_accuracy = Gauge(
+            "newsapi_prediction_window_accuracy",
+            "live accuracy: share of the feedback in the window whose label is the answer the "
+            "model gave (NaN: no feedback yet)",
+            ["model_version"],
+            **window,
+        )
 
     def set_model(self, version: str) -> None:
         if not self.multiprocess:

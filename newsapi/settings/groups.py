@@ -301,3 +301,9 @@ class PredictionLogSettings(_Group):
         description="records of each model version that the /metrics window gauges "
         "(newsapi_prediction_window_*) are computed over, each worker its own last ones",
     )
+    prediction_log_feedback_bytes: int = Field(
+        64 * 2**20,
+        gt=0,
+        description="most bytes of feedback files (POST /feedback) in the log folder's "
+        "feedback/ folder, all workers together; the oldest files are removed first",
+    )

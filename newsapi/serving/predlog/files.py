@@ -48,10 +48,11 @@ def write_table(folder: Path, name: str, table: pa.Table) -> int:
     return (folder / name).stat().st_size
 
 
-def log_files(folder: Path) -> list[tuple[float, str, int]]:
-    """``(modification time, name, size)`` of each log file in ``folder``, oldest first."""
+def log_files(folder: Path, pattern: str = PATTERN) -> list[tuple[float, str, int]]:
+    """``(modification time, name, size)`` of each log file in ``folder`` (the files named
+    by ``pattern``: the feedback files have their own), oldest first."""
     found = []
-    for path in folder.glob(PATTERN):
+    for path in folder.glob(pattern):
         try:
             info = path.stat()
         except FileNotFoundError:  # another worker removed it meanwhile
@@ -60,10 +61,10 @@ def log_files(folder: Path) -> list[tuple[float, str, int]]:
     return sorted(found)
 
 
-def trim(folder: Path, bytes_limit: int) -> int:
+def trim(folder: Path, bytes_limit: int, pattern: str = PATTERN) -> int:
     """Remove the oldest log files until the folder's hold at most ``bytes_limit`` bytes;
     the bytes left. Raises OSError when a file cannot be removed."""
-    files = log_files(folder)
+    files = log_files(folder, pattern)
     total = sum(size for _, _, size in files)
     for _, name, size in files:
         if total <= bytes_limit:

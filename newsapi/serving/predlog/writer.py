@@ -29,6 +29,7 @@ from newsapi.serving.cache import entry_keys
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Predictor
 from newsapi.serving.predlog.files import file_name, trim, write_table
+from newsapi.serving.predlog.recent import Recent
 from newsapi.serving.predlog.record import FIELDS, RECORD_BYTES, as_batch, measure_columns, schema
 from newsapi.serving.predlog.window import Windows
 from newsapi.settings import PredictionLogSettings
@@ -72,6 +73,7 @@ class PredictionLog:
         self.queue_bytes = settings.prediction_log_queue_bytes
         self.metrics = metrics
         self.windows = Windows(metrics, settings.prediction_log_window)
+        self.recent = Recent(max(1, self.file_bytes // RECORD_BYTES))  # held ids, for feedback
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._queued = 0  # bytes waiting: the bound is checked against it
         self._lock = threading.Lock()
@@ -174,6 +176,7 @@ class PredictionLog:
                 columns = self._measured(items)
                 count = len(columns["time"])
                 self.windows.add(columns)
+                self.recent.add(columns)
                 if not held:
                     first = time.monotonic()
                 if count:
@@ -183,6 +186,7 @@ class PredictionLog:
             due = held and time.monotonic() - first >= self.file_seconds
             if held and (stopping or due or held_bytes >= self.file_bytes):
                 self._write(held)
+                self.recent.written()
                 held, held_bytes = [], 0
         self._drain_after_stop()
 
