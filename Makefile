@@ -124,8 +124,9 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir build/site
 
 ## test: lint, build the docs, then the whole suite, with nbval over a copy of notebooks/ (so
-## that the run writes its model into build/, not over yours)
-test: $(STAMP) tools lint docs
+## that the run writes its model into build/, not over yours); the container tests included
+## (marker `image`: podman, the base image made first, see image-base)
+test: $(STAMP) tools image-base lint docs
 	rm -rf build/nbval && mkdir -p build/nbval && cp -r notebooks build/nbval/
 	$(BIN)/pytest tests build/nbval/notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
 	  -m "not slow" --durations=15 $(PYTEST_ARGS)
@@ -247,7 +248,10 @@ image: $(STAMP) container-tools $(if $(filter $(LOCAL_BASE),$(BASE)),image-base)
 	$(BIN)/python deploy/image/serving_lock.py $(LOCK) > build/image/requirements.txt
 	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: --require-hashes \
 	  --dest build/image/wheels -r build/image/requirements.txt
-	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir build/image/wheels .
+	@# the last commit's time in the wheel: the same tree makes the same wheel, so that a
+	@# second build (with a model baked in) reuses the first one's layers
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \
+	  $(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir build/image/wheels .
 	$(if $(MODEL_VERSION),cp $(STORE)/models/$(MODEL_VERSION)/newsgroups_model.joblib \
 	  $(STORE)/models/$(MODEL_VERSION)/newsgroups_model.json build/image/store/)
 	$(PODMAN) build --format docker --network none --file Containerfile --tag $(IMAGE) \
