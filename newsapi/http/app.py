@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -41,8 +41,12 @@ from newsapi.serving.activity import Activity
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.results import ModelNotReadyError
 from newsapi.serving.service import Classifier
+from newsapi.serving.tracing import start_tracing
 from newsapi.serving.watch import watch_artifact
 from newsapi.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 log = logging.getLogger("newsapi")
 
@@ -110,17 +114,22 @@ class NewsAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; ``settings`` default to the environment (``NEWSAPI_*``)."""
+def create_app(
+    settings: Settings | None = None, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """Build the app; ``settings`` default to the environment (``NEWSAPI_*``). Traces are
+    on when the ``OTEL_*`` variables ask for them (:mod:`newsapi.serving.tracing`), or into
+    ``tracer_provider`` when one is given (tests)."""
     settings = settings or get_settings()
     _configure_logging()
+    tracing = start_tracing(tracer_provider)
     metrics = Metrics()
     errors: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics.worker_started()
-        classifier = Classifier(settings, metrics, activity)
+        classifier = Classifier(settings, metrics, activity, tracing)
         try:
             await classifier.start()
         except NewsapiError as exc:
@@ -151,6 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await classifier.stop()
             await feedback.stop(app.state.feedback)
             refusals.remove()
+            if tracing is not None:  # the last spans go out (within a bound)
+                await asyncio.to_thread(tracing.shutdown)
             metrics.worker_stopped()
 
     app = NewsAPI(
@@ -191,7 +202,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     lane = FastLane(
         app.behind, state=app.state, settings=settings, endpoints=endpoints, protocols=PROTOCOLS
     )
-    hosts = TrustedHostMiddleware(lane, allowed_hosts=settings.admin.allowed_hosts)
+    inner: ASGIApp = lane
+    if tracing is not None:  # off, OpenTelemetry's SDK is never imported, nor this layer
+        from newsapi.http.tracing import TracingMiddleware
+
+        inner = TracingMiddleware(lane, tracing, labels)
+    hosts = TrustedHostMiddleware(inner, allowed_hosts=settings.admin.allowed_hosts)
     rules = HeaderRules(hosts, PROTOCOLS)  # one Host header (before its check), nosniff
     app.front = MetricsMiddleware(
         rules, metrics=metrics, routes=labels, access_log=settings.server.access_log

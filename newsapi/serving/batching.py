@@ -13,16 +13,22 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from newsapi.serving.tracing.spans import Tracing
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class MicroBatcher(Generic[T, R]):
-    """Gathers items submitted concurrently and hands them to ``handler`` in batches."""
+    """Gathers items submitted concurrently and hands them to ``handler`` in batches.
+
+    With ``tracing``, each batch's handler runs in a model-call span of its own, linked to
+    the spans of the requests whose items it holds (:mod:`newsapi.serving.tracing`)."""
 
     def __init__(
         self,
@@ -30,11 +36,14 @@ class MicroBatcher(Generic[T, R]):
         *,
         max_size: int,
         window: float = 0.0,
+        tracing: Tracing | None = None,
     ) -> None:
         self.handler = handler
         self.max_size = max_size
         self.window = window
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self.tracing = tracing
+        # each item with its future and, when tracing, a link to its request's span
+        self._pending: list[tuple[T, asyncio.Future[R], Any]] = []
         self._running = False
 
     @property
@@ -50,7 +59,8 @@ class MicroBatcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         """The handler's answer for ``item``, computed together with its neighbours."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
+        link = None if self.tracing is None else self.tracing.request_link()
+        self._pending.append((item, future, link))
         if not self._running:
             self._running = True
             asyncio.get_running_loop().create_task(self._run())
@@ -62,21 +72,29 @@ class MicroBatcher(Generic[T, R]):
             while self._pending:
                 batch = self._pending[: self.max_size]
                 del self._pending[: self.max_size]
-                batch = [(item, future) for item, future in batch if not future.done()]
+                batch = [waiting for waiting in batch if not waiting[1].done()]
                 if not batch:
                     continue
                 try:
-                    results = await self.handler([item for item, _ in batch])
+                    results = await self._handle(batch)
                 except Exception as exc:
-                    for _, future in batch:
+                    for _, future, _ in batch:
                         if not future.done():
                             future.set_exception(exc)
                 else:
-                    for (_, future), result in zip(batch, results, strict=True):
+                    for (_, future, _), result in zip(batch, results, strict=True):
                         if not future.done():
                             future.set_result(result)
         finally:
             self._running = False
+
+    async def _handle(self, batch: list[tuple[T, asyncio.Future[R], Any]]) -> list[R]:
+        items = [item for item, _, _ in batch]
+        if self.tracing is None:
+            return await self.handler(items)
+        links = [link for _, _, link in batch]
+        with self.tracing.model_call("micro-batch", links, len(items), own_trace=True):
+            return await self.handler(items)
 
 
 def chunk_end(items: list[T], start: int, size: Callable[[T], int], budget: int) -> int:
@@ -107,11 +125,17 @@ class ModelLane:
     IDLE_CHUNKS = 16
 
     def __init__(
-        self, executor: Executor, *, chunk_chars: int, contended_for: float = 0.25
+        self,
+        executor: Executor,
+        *,
+        chunk_chars: int,
+        contended_for: float = 0.25,
+        tracing: Tracing | None = None,
     ) -> None:
         self.executor = executor
         self.chunk_chars = chunk_chars
         self.contended_for = contended_for
+        self.tracing = tracing  # a model-call span per chunk (:meth:`run_chunked`)
         self._small: deque[asyncio.Future[None]] = deque()
         self._bulk: deque[asyncio.Future[None]] = deque()
         self._busy = False
@@ -129,20 +153,32 @@ class ModelLane:
             self._release()
 
     async def run_chunked(
-        self, items: list[T], work: Callable[[list[T]], list[R]], size: Callable[[T], int]
+        self,
+        items: list[T],
+        work: Callable[[list[T]], list[R]],
+        size: Callable[[T], int],
+        attributes: Mapping[str, str] | None = None,
     ) -> list[R]:
         """``work`` over ``items`` in the model thread, chunk by chunk, as a bulk job;
-        the results in order. ``size(item)`` is an item's share of :attr:`chunk_chars`."""
+        the results in order. ``size(item)`` is an item's share of :attr:`chunk_chars`.
+        With tracing, each chunk is a model-call span with ``attributes``, a child of the
+        current request's span and linked to it."""
         results: list[R] = []
         start = 0
         loop = asyncio.get_running_loop()
+        tracing = self.tracing
+        link = None if tracing is None else tracing.request_link()
         while start < len(items):
             await self._acquire(self._bulk)
             self._last_was_bulk = True
             try:
                 end = self._chunk_end(items, start, size)
                 chunk = items[start:end]
-                results += await loop.run_in_executor(self.executor, work, chunk)
+                if tracing is None:
+                    results += await loop.run_in_executor(self.executor, work, chunk)
+                else:
+                    with tracing.model_call("chunk", [link], len(chunk), attributes):
+                        results += await loop.run_in_executor(self.executor, work, chunk)
                 start = end
             finally:
                 self._release()

@@ -16,6 +16,7 @@ import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import TYPE_CHECKING
 
 from newsapi.errors import NewsapiError
 from newsapi.model.artifact import Artifact
@@ -43,6 +44,9 @@ from newsapi.serving.startup import freeze_startup_objects
 from newsapi.settings import Settings
 from newsapi.store.served import stored_entry
 
+if TYPE_CHECKING:
+    from newsapi.serving.tracing.spans import Tracing
+
 log = logging.getLogger(__name__)
 
 
@@ -50,9 +54,15 @@ class Classifier:
     """Everything the routes need to classify texts; built and started in the app's lifespan."""
 
     def __init__(
-        self, settings: Settings, metrics: Metrics, activity: Activity | None = None
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        activity: Activity | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
+        #: the spans of model calls and the requests' cache outcomes, when traces are on
+        self.tracing = tracing
         self.metrics = metrics
         # requests in flight, counted by the app's request layer: the disk writer waits for
         # none (without an app, nobody counts and the writer never waits)
@@ -67,7 +77,9 @@ class Classifier:
         # One model thread: batches run one after the other, and the event loop hops once per
         # batch. (scikit-learn's transform holds the GIL for most of its work anyway.)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
-        self._lane = ModelLane(self._executor, chunk_chars=settings.batching.bulk_chunk_chars)
+        self._lane = ModelLane(
+            self._executor, chunk_chars=settings.batching.bulk_chunk_chars, tracing=tracing
+        )
         self.bulk = BulkProcess(
             chunk_chars=settings.batching.bulk_chunk_chars * ModelLane.IDLE_CHUNKS
         )
@@ -75,6 +87,7 @@ class Classifier:
             self._predict_batch,
             max_size=settings.batching.batch_max_size,
             window=settings.batching.batch_window_ms / 1000,
+            tracing=tracing,
         )
         self._explainer = Explainer(self.served, self._lane, settings.batching)
         self._reload_lock = asyncio.Lock()
@@ -213,6 +226,8 @@ class Classifier:
         category = self.cache.memory.get(version, key)
         if category is not None:
             self.metrics.memory_hit.inc()
+            if self.tracing is not None:
+                self.tracing.cache("memory")
             return Prediction(category, True, version, key, served)
         self.metrics.memory_miss.inc()
         if len(text) <= self._inline_chars and predictor.lean is not None and self._alone():
@@ -223,12 +238,18 @@ class Classifier:
             # The lean path computes a short text in less time than the model thread's
             # round trip or a disk-tier read would take (the docs' "How a request is
             # served"): nobody waits behind it, so the event loop computes it.
+            call = None if self.tracing is None else self.tracing.inline_call(version)
             category = predictor.categories(artifact.target_names, [text])[0]
+            if call is not None:
+                call.end()
             self.metrics.inline.inc()
             self.metrics.inferred["lean"].inc()
             self._remember(version, [(key, text)], [Computed(category, False)])
             return Prediction(category, False, version, key, served)
-        return await self._batcher.submit(Pending(version, key, text))
+        found = await self._batcher.submit(Pending(version, key, text))
+        if self.tracing is not None:
+            self.tracing.cache("disk" if found.cached else "computed")
+        return found
 
     def _alone(self) -> bool:
         """This request is the worker's only one in flight (the app counts them; without
@@ -245,6 +266,8 @@ class Classifier:
         found = self.cache.memory.get_many(version, keys)
         missing = {key: text for key, text, c in zip(keys, texts, found, strict=True) if c is None}
         self.metrics.memory_hit.inc(len(texts) - len(missing))
+        if self.tracing is not None:
+            self.tracing.cache_many(len(texts), len(texts) - len(missing))
         if not missing:
             return Predictions(version, found, True, keys, served)  # type: ignore[arg-type]
         self.metrics.memory_miss.inc(len(missing))
@@ -272,8 +295,14 @@ class Classifier:
             names = artifact.target_names
             return [Computed(names[label], False) for label in labels]
         read_disk = self._reads_disk(len(items))
+        described = (
+            None if self.tracing is None else self.tracing.model(version, predictor.inference)
+        )
         return await self._lane.run_chunked(
-            items, partial(self._classify, artifact, predictor, read_disk=read_disk), text_length
+            items,
+            partial(self._classify, artifact, predictor, read_disk=read_disk),
+            text_length,
+            described,
         )
 
     async def _predict_batch(self, pending: list[Pending]) -> list[Prediction]:
@@ -285,6 +314,8 @@ class Classifier:
         keys = [p.key if p.version == version else entry_key(version, p.text) for p in pending]
         unique = list(dict(zip(keys, (p.text for p in pending), strict=True)).items())
         read_disk = self._reads_disk(len(unique))
+        if self.tracing is not None:  # the current span: the batch's model call
+            self.tracing.describe_model(version, predictor.inference, len(unique))
         work = partial(self._classify, artifact, predictor, unique, read_disk=read_disk)
         answers = await self._lane.run(work)
         computed = self._remember(version, unique, answers)

@@ -32,6 +32,7 @@ from newsapi.serving.predlog.files import file_name, trim, write_table
 from newsapi.serving.predlog.recent import Recent
 from newsapi.serving.predlog.record import FIELDS, RECORD_BYTES, as_batch, measure_columns, schema
 from newsapi.serving.predlog.window import Windows
+from newsapi.serving.tracing import TRACE_ID
 from newsapi.settings import PredictionLogSettings
 
 log = logging.getLogger("newsapi.serving.predlog")
@@ -105,6 +106,8 @@ class PredictionLog:
         """Log the answers ``categories`` of ``texts`` (``keys``: their cache keys, when the
         caller has them; else the writer computes them), without waiting; over the queue's
         bound the call's records are dropped and counted."""
+        if trace_id is None:  # the request's, when traces are on (:mod:`newsapi.serving.tracing`)
+            trace_id = TRACE_ID.get()
         sample = self.sample
         if sample < 1.0:
             draw = random.random
