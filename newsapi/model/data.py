@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -189,17 +190,7 @@ def load_csv(
 ) -> Corpus:
     """A corpus from a CSV file with ``text`` and ``label`` columns (label: the class name)."""
     file = Path(path)
-    if not file.is_file():
-        raise DatasetError(f"dataset: CSV file {file} does not exist")
-    with file.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"text", "label"} - set(reader.fieldnames or ())
-        if missing:
-            raise DatasetError(
-                f"dataset: {file} has no {sorted(missing)} column(s); "
-                f"a CSV corpus needs 'text' and 'label' (found {reader.fieldnames})"
-            )
-        rows = [(row["text"], row["label"]) for row in reader if row["text"] and row["label"]]
+    rows = _csv_rows(file, "dataset")
     names = sorted({label for _, label in rows})
     index = {name: i for i, name in enumerate(names)}
     return _split(
@@ -209,6 +200,51 @@ def load_csv(
         {"source": "csv", "path": str(file)},
         test_size,
         random_state,
+    )
+
+
+def _csv_rows(file: Path, what: str) -> list[tuple[str, str]]:
+    """The ``(text, label)`` rows of a CSV (rows missing either left out), or one error."""
+    if not file.is_file():
+        raise DatasetError(f"{what}: CSV file {file} does not exist")
+    try:
+        with file.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"text", "label"} - set(reader.fieldnames or ())
+            if missing:
+                raise DatasetError(
+                    f"{what}: {file} has no {sorted(missing)} column(s); "
+                    f"a CSV corpus needs 'text' and 'label' (found {reader.fieldnames})"
+                )
+            return [(row["text"], row["label"]) for row in reader if row["text"] and row["label"]]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"{what}: {file} is not a UTF-8 CSV file ({exc})") from None
+
+
+def with_extra_train(corpus: Corpus, path: str | os.PathLike[str]) -> Corpus:
+    """``corpus`` with the ``text,label`` rows of the CSV ``path`` added to its training
+    split, the test split unchanged (so that runs with and without compare like with like);
+    labels must be among the corpus's categories (a new one could not be evaluated)."""
+    file = Path(path)
+    rows = _csv_rows(file, "extra_train")
+    if not rows:
+        raise DatasetError(f"extra_train: {file} holds no rows with both a text and a label")
+    names = corpus.target_names
+    unknown = sorted({label for _, label in rows} - set(names))
+    if unknown:
+        raise DatasetError(
+            f"extra_train: {file} has labels that are not among the run's categories: "
+            f"{', '.join(map(repr, unknown))} (the categories: {', '.join(names)})"
+        )
+    index = {name: i for i, name in enumerate(names)}
+    extra = {"path": str(file), "rows": len(rows), "sha256": sha256(file.read_bytes()).hexdigest()}
+    return Corpus(
+        train_texts=[*corpus.train_texts, *(text for text, _ in rows)],
+        train_labels=[*corpus.train_labels, *(index[label] for _, label in rows)],
+        test_texts=corpus.test_texts,
+        test_labels=corpus.test_labels,
+        target_names=names,
+        description={**corpus.description, "extra_train": extra},
     )
 
 

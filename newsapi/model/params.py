@@ -12,9 +12,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from newsapi.errors import NewsapiError
 from newsapi.model.data import ALL_CATEGORIES, DEFAULT_CATEGORIES, NEWSGROUPS
@@ -118,6 +128,13 @@ class TrainingParameters(BaseModel):
         description="wrap the classifier in CalibratedClassifierCV (sigmoid, 5 folds): "
         "probabilities for linear_svc, better-calibrated ones for the others",
     )
+    extra_train: str | None = Field(
+        None,
+        min_length=1,
+        description="a CSV file of text,label rows added to the training split only (labels "
+        "among the run's categories; the test split stays the corpus's own), e.g. the output "
+        "of `newsapi feedback export`",
+    )
 
     @field_validator("categories", "remove", mode="before")
     @classmethod
@@ -143,6 +160,23 @@ class TrainingParameters(BaseModel):
                 "null for all 20"
             )
         return sorted(set(value), key=value.index)
+
+    @field_validator("extra_train")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        # named relative to where the user stands; the notebooks run elsewhere
+        if value is not None and Path(value).expanduser().exists():
+            return str(Path(value).expanduser().resolve())
+        return value
+
+    @model_serializer(mode="wrap")
+    def _unused_left_out(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # extra_train is recorded only when used: the parameters of every run without it
+        # (manifests, cards, the notebooks' injected parameters) read as before it existed
+        data = handler(self)
+        if isinstance(data, dict) and data.get("extra_train", "") is None:
+            del data["extra_train"]
+        return data
 
     @field_validator("min_df", "max_df")
     @classmethod
@@ -176,10 +210,10 @@ class TrainingParameters(BaseModel):
         return self
 
     def __repr_args__(self) -> Any:
-        # calibrate is an optional step, shown when on: the printout of a run without it
-        # (the book's executed notebooks) reads as before the step existed
+        # calibrate and extra_train are optional, shown when on: the printout of a run
+        # without them (the book's executed notebooks) reads as before they existed
         for name, value in super().__repr_args__():
-            if name != "calibrate" or value:
+            if name not in ("calibrate", "extra_train") or value:
                 yield name, value
 
     # construction from the places parameters come from -----------------------------------

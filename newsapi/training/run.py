@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from newsapi.model.data import NEWSGROUPS, REMOVABLE_PARTS, Corpus, load_corpus, load_newsgroups
+from newsapi.model.data import (
+    NEWSGROUPS,
+    REMOVABLE_PARTS,
+    Corpus,
+    load_corpus,
+    load_newsgroups,
+    with_extra_train,
+)
 from newsapi.model.params import TrainingParameters
 from newsapi.store.catalog import ModelStore, StoredModel
 from newsapi.training.card import PLOT, write_card
@@ -17,8 +24,9 @@ from newsapi.training.pipeline import artefact_terms, fit, top_terms
 def corpus_for(
     params: TrainingParameters, data_home: str | os.PathLike[str] | None = None
 ) -> Corpus:
-    """The corpus and split that ``params`` describe."""
-    return load_corpus(
+    """The corpus and split that ``params`` describe (with ``extra_train``'s rows added to
+    the training split)."""
+    corpus = load_corpus(
         params.dataset,
         categories=params.categories,
         remove=params.remove,
@@ -26,6 +34,9 @@ def corpus_for(
         test_size=params.test_size,
         random_state=params.random_state,
     )
+    if params.extra_train is not None:
+        corpus = with_extra_train(corpus, params.extra_train)
+    return corpus
 
 
 def header_artefacts(
