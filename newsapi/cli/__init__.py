@@ -2,7 +2,8 @@
 
 Every failure a user can act on ends with one line on stderr and a non-zero exit; nothing in the
 store changes unless the command succeeded. One module per command group: :mod:`.train`
-(notebook runs), :mod:`.store` (the store), :mod:`.serve` (the server).
+(notebook runs), :mod:`.store` (the store), :mod:`.serve` (the server), :mod:`.feedback`
+(labels sent to the server, as training data).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 
 import click
 
-from newsapi.cli import score, serve, store, train
+from newsapi.cli import feedback, score, serve, store, train
 from newsapi.cli.common import Commands
 
 
@@ -31,6 +32,7 @@ for command in (
     store.index,
     serve.serve,
     score.score,
+    feedback.feedback,
 ):
     app.add_command(command)
 
