@@ -72,7 +72,7 @@ def test_a_missing_exporter_package_is_one_line(
         app = create_app(settings_for(tiny_model.path))
     lines = [r.getMessage() for r in caplog.records if "traces" in r.getMessage()]
     assert len(lines) == 1, lines
-    assert "traces are off" in lines[0]
+    assert "OTLP/HTTP exporter is not installed (pip install 'newsapi[tracing]')" in lines[0]
     with ThreadServer(app) as server:
         assert httpx.post(f"{server.url}/prediction", json={"text": "a"}).status_code == 200
 

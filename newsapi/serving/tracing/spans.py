@@ -103,8 +103,12 @@ def otlp_exporter(environ: Mapping[str, str]) -> SpanExporter:
                     "(e.g. http://localhost:4318)"
                 )
             break
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:
+        raise TracingConfigError(
+            "OpenTelemetry's OTLP/HTTP exporter is not installed (pip install 'newsapi[tracing]')"
+        ) from exc
     return OTLPSpanExporter()
 
 
