@@ -25,6 +25,8 @@ from newsapi.settings import Settings
 from tests.support import ROOT, wait_for
 from tests.support.inprocess import ThreadServer
 
+pytestmark = pytest.mark.server
+
 BAD = [
     ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER names 'zipkin'"),
     ({"OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"}, "is not an http(s) URL"),
