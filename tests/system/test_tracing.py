@@ -58,11 +58,13 @@ def traced(
 ) -> Iterator[Callable[..., Traced]]:
     """Start in-process servers that trace into an in-memory exporter."""
     servers: list[ThreadServer] = []
+    providers: list[TracerProvider] = []
 
     def start(model_path: Path, **overrides: Any) -> Traced:
         exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(BatchSpanProcessor(exporter))
+        providers.append(provider)
         app = create_app(settings_for(model_path, **overrides), tracer_provider=provider)
         server = ThreadServer(app).__enter__()
         servers.append(server)
@@ -71,6 +73,8 @@ def traced(
     yield start
     for server in servers:
         server.__exit__()
+    for provider in providers:  # the test's to shut down: the app never does (not its own)
+        provider.shutdown()
 
 
 def linked(span: ReadableSpan) -> set[tuple[int, int]]:
