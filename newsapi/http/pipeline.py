@@ -25,6 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
+from newsapi.serving.predictor import Figures
 from newsapi.serving.predlog import PredictionLog
 from newsapi.serving.results import Served
 from newsapi.serving.service import Classifier
@@ -253,14 +254,14 @@ def log_answers(
     categories: Sequence[str],
     keys: Sequence[bytes] | None,
     served: Served,
+    figures: Sequence[Figures | None] | None = None,
 ) -> None:
-    """Hand a request's answered texts to the worker's prediction log, with the model that
-    answered them (a reload may have swapped another in since) and their cache keys when the
-    service computed them (``None``: the writer's thread computes them). The callers check
-    that the log is on first, so that a server without one does no more than that check."""
+    """Hand answered texts to the prediction log with the model that answered them (a reload
+    may have swapped another in since), and the keys and figures computed with them (None:
+    the writer computes them). Callers check that the log is on: else that check is all."""
     artifact, predictor = served
     log.submit(endpoint, request_id, artifact.model_version, predictor, artifact.target_names,
-               texts, categories, keys)  # fmt: skip
+               texts, categories, keys, figures=figures)  # fmt: skip
 
 
 def answer_headers(answer: Answer) -> Headers:

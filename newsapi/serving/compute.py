@@ -6,7 +6,7 @@ from __future__ import annotations
 from newsapi.model.artifact import FIX, Artifact, ArtifactError, load_artifact
 from newsapi.serving.cache import DiskTier
 from newsapi.serving.metrics import Metrics
-from newsapi.serving.predictor import Predictor, prepare
+from newsapi.serving.predictor import Figures, Predictor, prepare
 from newsapi.serving.results import Computed
 from newsapi.settings import Settings
 from newsapi.store.served import load_served
@@ -46,9 +46,12 @@ def classify_items(
     artifact: Artifact,
     predictor: Predictor,
     items: list[tuple[bytes, str]],
+    *,
+    measure: bool = False,
 ) -> list[Computed]:
     """The category of each ``(key, text)``: from the disk tier when one is given, else
-    predicted (counted by the path that computed it)."""
+    predicted (counted by the path that computed it); with ``measure`` (the prediction log
+    is on), a predicted text carries its figures for the log when the lean path computed it."""
     stored: list[str | None] = [None] * len(items)
     if disk is not None:
         stored = disk.get_many([key for key, _ in items])
@@ -58,8 +61,22 @@ def classify_items(
     todo = [text for (_, text), value in zip(items, stored, strict=True) if value is None]
     if not todo:
         return [Computed(value, True) for value in stored]  # type: ignore[arg-type]
-    predicted = predictor.categories(artifact.target_names, todo)
     metrics.predictions.labels("model").inc(len(todo))
     metrics.inferred[predictor.inference].inc(len(todo))
-    fresh = iter(predicted)
-    return [Computed(next(fresh), False) if v is None else Computed(v, True) for v in stored]
+    figured: list[Figures] | None = None
+    if measure:
+        predicted, figured = predictor.categories_figured(artifact.target_names, todo)
+    else:
+        predicted = predictor.categories(artifact.target_names, todo)
+    if figured is None:
+        fresh = iter(predicted)
+        return [Computed(next(fresh), False) if v is None else Computed(v, True) for v in stored]
+    pairs = zip(predicted, figured, strict=True)
+    answers = []
+    for value in stored:
+        if value is None:
+            category, figures = next(pairs)
+            answers.append(Computed(category, False, figures))
+        else:
+            answers.append(Computed(value, True))
+    return answers

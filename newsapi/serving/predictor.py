@@ -10,6 +10,8 @@ compute exactly the same answers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import repeat
 from typing import Any, Literal
 
 import numpy as np
@@ -17,10 +19,22 @@ import sklearn
 
 from newsapi.errors import NewsapiError
 from newsapi.serving.lean import LeanModel, NotCompiledError, check, compile_pipeline
+from newsapi.serving.lean.model import Counts
 from newsapi.serving.startup import lay_out_weights
 
 WARM_UP = ["warm up"]
 Inference = Literal["lean", "scikit-learn"]
+ScoreKind = Literal["probability", "margin"]
+#: what the prediction log records of a text beside its answer, computed with the served
+#: model's arithmetic (:meth:`Predictor.measure`): its tokens in the model's vectorizer, the
+#: share of them outside the vocabulary (None: no token), the score's kind, the score (the
+#: top probability, or the top decision value minus the runner-up's) and the runner-up
+Measured = tuple[int, float | None, ScoreKind, float, str]
+#: what the lean path computes of a text beside its category, for the prediction log
+#: (:meth:`Predictor.categories_figured`): its row of decision values, its tokens, and how
+#: many of them are outside the vocabulary. :meth:`Predictor.measured` makes the
+#: :data:`Measured` of many at once, a few vector operations for them all.
+Figures = tuple[np.ndarray, int, int]
 
 
 class NoScoresError(NewsapiError):
@@ -59,6 +73,48 @@ class Predictor:
         """The category of each text."""
         names: list[str] = np.asarray(target_names, dtype=object)[self.labels(texts)].tolist()
         return names
+
+    def categories_figured(
+        self, target_names: Sequence[str], texts: Sequence[str]
+    ) -> tuple[list[str], list[Figures] | None]:
+        """:meth:`categories`, and on the lean path each text's :data:`Figures` from the same
+        analysis (what :meth:`measured` turns into the :meth:`measure` of the text, bit for
+        bit); None where scikit-learn computes: the prediction log measures those itself."""
+        lean = self.lean
+        if lean is None:
+            return self.categories(list(target_names), list(texts)), None
+        decisions, (tokens, unknown) = lean.decisions_counted(texts)
+        labels = lean.labels_of(decisions)
+        categories: list[str] = np.asarray(target_names, dtype=object)[labels].tolist()
+        return categories, list(zip(decisions, tokens, unknown, strict=True))
+
+    def measured(self, target_names: Sequence[str], figures: Sequence[Figures]) -> list[Measured]:
+        """The :data:`Measured` of texts from their :data:`Figures` (computed by this
+        predictor's lean path), all at once."""
+        if self.lean is None:
+            raise NotCompiledError("figures come from the lean path")
+        if not figures:
+            return []
+        rows, tokens, unknown = zip(*figures, strict=True)
+        decisions = np.stack(rows)
+        names = np.asarray(target_names, dtype=object)
+        return _measured(self.lean, names, decisions, (list(tokens), list(unknown)))
+
+    def measure(self, target_names: Sequence[str], texts: Sequence[str]) -> list[Measured]:
+        """Each text's :data:`Measured`, under the served model: the lean form's analyzer,
+        vocabulary and decision values (as :meth:`categories_figured` computes them), else
+        the pipeline's vectorizer and scikit-learn's scores."""
+        names = np.asarray(target_names, dtype=object)
+        if self.lean is not None:
+            decisions, counts = self.lean.decisions_counted(texts)
+            return _measured(self.lean, names, decisions, counts)
+        vectorizer = self.pipeline[0]
+        analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
+        tokens = [analyze(text) for text in texts]
+        unknown = [sum(1 for word in words if word not in vocabulary) for words in tokens]
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            scores, kind = _sklearn_scores(self.pipeline, list(texts))
+        return _rows(names, scores, kind, ([len(words) for words in tokens], unknown))
 
     def scores(
         self, target_names: list[str], texts: list[str]
@@ -110,6 +166,39 @@ def prepare(pipeline: Any) -> Predictor:
 def has_scores(pipeline: Any) -> bool:
     """Whether the pipeline gives per-category probabilities."""
     return hasattr(pipeline, "predict_proba")
+
+
+def _measured(
+    lean: LeanModel, names: np.ndarray, decisions: np.ndarray, counts: Counts
+) -> list[Measured]:
+    if lean.probabilities is not None:
+        return _rows(names, lean.probabilities_of(decisions), "probability", counts)
+    if lean.by_sign:  # one column s: as two, (0, s), so the margin is |s|
+        decisions = np.column_stack([np.zeros(len(decisions)), decisions[:, 0]])
+    return _rows(names, decisions, "margin", counts)
+
+
+def _sklearn_scores(pipeline: Any, texts: list[str]) -> tuple[np.ndarray, ScoreKind]:
+    if hasattr(pipeline, "predict_proba"):
+        return np.asarray(pipeline.predict_proba(texts)), "probability"
+    decisions = np.asarray(pipeline.decision_function(texts)).reshape(len(texts), -1)
+    if decisions.shape[1] == 1:  # binary: as _measured
+        decisions = np.column_stack([np.zeros(len(decisions)), decisions[:, 0]])
+    return decisions, "margin"
+
+
+def _rows(names: np.ndarray, scores: np.ndarray, kind: ScoreKind, counts: Counts) -> list[Measured]:
+    """:data:`Measured` of each row of ``scores`` (texts x classes) and of ``counts``."""
+    # the best and the next best class of every row at once (stable: ties go to the first)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :2]
+    rows = np.arange(len(scores))
+    top, second = scores[rows, order[:, 0]], scores[rows, order[:, 1]]
+    tokens, unknown = counts
+    shares = [
+        outside / count if count else None for count, outside in zip(tokens, unknown, strict=True)
+    ]
+    score = (top if kind == "probability" else top - second).tolist()
+    return list(zip(tokens, shares, repeat(kind), score, names[order[:, 1]].tolist(), strict=False))
 
 
 # The same answers as functions of a Predictor, or of a bare fitted pipeline (computed by

@@ -10,7 +10,7 @@ from newsapi.errors import NewsapiError
 
 if TYPE_CHECKING:
     from newsapi.model.artifact import Artifact
-    from newsapi.serving.predictor import Predictor
+    from newsapi.serving.predictor import Figures, Predictor
 
 #: the model that computed an answer: its artifact and predictor, taken together (one tuple
 #: per installed model, so carrying it costs a reference)
@@ -36,6 +36,9 @@ class Computed:
 
     category: str
     stored: bool
+    #: the prediction log's figures of the text, when the log is on and the lean path
+    #: computed it (:meth:`~newsapi.serving.predictor.Predictor.categories_figured`)
+    figures: Figures | None = None
 
 
 def text_length(item: tuple[bytes, str]) -> int:
@@ -49,6 +52,7 @@ class Prediction:
     model_version: str
     key: bytes  #: the text's cache key under ``model_version``
     served: Served  #: the model that answered (for the prediction log)
+    figures: Figures | None = None  #: as :attr:`Computed.figures` (None: a cache hit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,8 @@ class Predictions:
     cached: bool  # every one of them
     keys: list[bytes]  #: the texts' cache keys under ``model_version``
     served: Served
+    #: each text's :attr:`Computed.figures`; None when the log is off
+    figures: list[Figures | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,13 +239,18 @@ class Classifier:
             # round trip or a disk-tier read would take (the docs' "How a request is
             # served"): nobody waits behind it, so the event loop computes it.
             call = None if self.tracing is None else self.tracing.inline_call(version)
-            category = predictor.categories(artifact.target_names, [text])[0]
+            names, figures = artifact.target_names, None
+            if self.prediction_log is None:
+                category = predictor.categories(names, [text])[0]
+            else:  # with the figures the log records, from the same computation
+                [category], figured = predictor.categories_figured(names, [text])
+                figures = figured[0] if figured else None
             if call is not None:
                 call.end()
             self.metrics.inline.inc()
             self.metrics.inferred["lean"].inc()
             self._remember(version, [(key, text)], [Computed(category, False)])
-            return Prediction(category, False, version, key, served)
+            return Prediction(category, False, version, key, served, figures)
         found = await self._batcher.submit(Pending(version, key, text))
         if self.tracing is not None:
             self.tracing.cache("disk" if found.cached else "computed")
@@ -274,9 +279,12 @@ class Classifier:
         items = list(missing.items())
         answers = await self._compute_many(artifact, predictor, items)
         computed = self._remember(version, items, answers)
-        pairs = zip(keys, found, strict=True)
+        pairs = list(zip(keys, found, strict=True))
         categories = [computed[key].category if c is None else c for key, c in pairs]
-        return Predictions(version, categories, False, keys, served)
+        figures = None
+        if self.prediction_log is not None:  # the figures it records, where they were computed
+            figures = [computed[key].figures if c is None else None for key, c in pairs]
+        return Predictions(version, categories, False, keys, served, figures)
 
     async def _compute_many(
         self, artifact: Artifact, predictor: Predictor, items: list[tuple[bytes, str]]
@@ -319,9 +327,10 @@ class Classifier:
         work = partial(self._classify, artifact, predictor, unique, read_disk=read_disk)
         answers = await self._lane.run(work)
         computed = self._remember(version, unique, answers)
+        each = [computed[key] for key in keys]
         return [
-            Prediction(computed[key].category, computed[key].stored, version, key, served)
-            for key in keys
+            Prediction(answer.category, answer.stored, version, key, served, answer.figures)
+            for key, answer in zip(keys, each, strict=True)
         ]
 
     def _reads_disk(self, count: int) -> bool:
@@ -350,7 +359,8 @@ class Classifier:
     ) -> list[Computed]:
         """Runs in the model thread: :func:`.compute.classify_items`."""
         disk = self.cache.disk if read_disk else None
-        return classify_items(disk, self.metrics, artifact, predictor, items)
+        measure = self.prediction_log is not None  # the figures it records, with the answers
+        return classify_items(disk, self.metrics, artifact, predictor, items, measure=measure)
 
     async def scores(self, texts: list[str]) -> Scored:
         """Each text's category and per-category probabilities, computed fresh (not cached),

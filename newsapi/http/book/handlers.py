@@ -28,7 +28,8 @@ async def classify_one(
     found = await classifier.predict(text)
     log = classifier.prediction_log
     if log is not None:
-        log_answers(log, ONE, request_id, [text], [found.category], [found.key], found.served)
+        log_answers(log, ONE, request_id, [text], [found.category], [found.key], found.served,
+                    [found.figures])  # fmt: skip
     return Answer({"category": found.category}, found.model_version, found.cached)
 
 
@@ -45,7 +46,8 @@ async def classify_many(
     found = await classifier.predict_many(texts)
     log = classifier.prediction_log
     if log is not None:
-        log_answers(log, MANY, request_id, texts, found.categories, found.keys, found.served)
+        log_answers(log, MANY, request_id, texts, found.categories, found.keys, found.served,
+                    found.figures)  # fmt: skip
     return Answer({"categories": found.categories}, found.model_version, found.cached)
 
 

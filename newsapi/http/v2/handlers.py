@@ -19,7 +19,7 @@ from newsapi.http.v2.types import (
     MetadataTensor,
     ModelMetadata,
 )
-from newsapi.serving.predictor import NoScoresError, has_scores
+from newsapi.serving.predictor import Figures, NoScoresError, has_scores
 from newsapi.serving.service import Classifier
 from newsapi.settings import Settings
 
@@ -119,6 +119,7 @@ async def infer(
     wanted = outputs_of(request)
     scores: list[float] = []
     keys: list[bytes] | None
+    figures: list[Figures | None] | None = None  # None: the log's writer measures them
     if "scores" in wanted:
         try:
             got = await classifier.scores(texts)
@@ -131,14 +132,14 @@ async def infer(
     elif len(texts) == 1:  # /prediction's way: the memory tier, else the micro-batcher
         found = await classifier.predict(texts[0])
         served, categories, cached = found.model_version, [found.category], found.cached
-        model, keys = found.served, [found.key]
+        model, keys, figures = found.served, [found.key], [found.figures]
     else:
         many = await classifier.predict_many(texts)
         served, categories, cached = many.model_version, many.categories, many.cached
-        model, keys = many.served, many.keys
+        model, keys, figures = many.served, many.keys, many.figures
     log = classifier.prediction_log
     if log is not None:
-        log_answers(log, ENDPOINT, request_id, texts, categories, keys, model)
+        log_answers(log, ENDPOINT, request_id, texts, categories, keys, model, figures)
     outputs: list[dict[str, Any]] = []
     if "category" in wanted:
         outputs.append(

@@ -22,6 +22,10 @@ from newsapi.serving.lean.probabilities import FORMULAS, Formula
 #: matrix (its fixed cost is paid back from about this size, measured by ``bench.lean``)
 ONE_BY_ONE_MAX = 4
 
+#: each text's token count in the vectorizer's analyzer, and how many of those tokens are
+#: outside the vocabulary (repeated tokens counted each time), as two lists
+Counts = tuple[list[int], list[int]]
+
 
 class NotCompiledError(NewsapiError):
     """The pipeline has a step or an option the lean path does not compute, or the lean
@@ -65,6 +69,25 @@ class LeanModel:
             return self._row(texts[0])[None, :]
         return np.array([self._row(text) for text in texts]).reshape(len(texts), self.columns)
 
+    def decisions_counted(self, texts: Sequence[str]) -> tuple[np.ndarray, Counts]:
+        """:meth:`decisions`, by the same path, with each text's :data:`Counts` from the same
+        analysis: what the prediction log records beside the answer, at a vector operation
+        per call."""
+        if len(texts) > ONE_BY_ONE_MAX:
+            matrix, counts = self._features(texts, counted=True)
+            return self.decisions_of(matrix), counts
+        if len(texts) == 1:
+            found, values, count, outside = self._row_terms(texts[0], counted=True)
+            return self.row_decisions(found, values)[None, :], ([count], [outside])
+        rows, tokens, unknown = [], [], []
+        for text in texts:
+            found, values, count, outside = self._row_terms(text, counted=True)
+            rows.append(self.row_decisions(found, values))
+            tokens.append(count)
+            unknown.append(outside)
+        decisions = np.array(rows).reshape(len(texts), self.columns)
+        return decisions, (tokens, unknown)
+
     def decisions_as_matrix(self, texts: Sequence[str]) -> np.ndarray:
         """:meth:`decisions`, the texts as one CSR matrix through scikit-learn's kernels."""
         return self.decisions_of(self.features(texts))
@@ -78,11 +101,20 @@ class LeanModel:
     def features(self, texts: Sequence[str]) -> sp.csr_array:
         """(texts x features): ``TfidfVectorizer.transform(texts)``, the same values in the same
         column order (what the explanations read, one part per stored value)."""
+        return self._features(texts, counted=False)[0]
+
+    def _features(self, texts: Sequence[str], counted: bool) -> tuple[sp.csr_array, Counts]:
+        """:meth:`features`, and with ``counted`` each text's :data:`Counts` (else empty)."""
         tokens = [self.analyze(text) for text in texts]
         every = list(chain.from_iterable(tokens))
         found = self._indexes(every, len(every))
-        rows = np.repeat(np.arange(len(texts)), np.fromiter(map(len, tokens), np.intp, len(texts)))
+        lengths = np.fromiter(map(len, tokens), np.intp, len(texts))
+        rows = np.repeat(np.arange(len(texts)), lengths)
         known = found >= 0
+        measured: Counts = ([], [])
+        if counted:
+            unknown = np.bincount(rows[~known], minlength=len(texts))
+            measured = (lengths.tolist(), unknown.tolist())
         width = self.weights.shape[0]
         # one sort counts every (text, term) cell and leaves each row's terms in column
         # order, as CountVectorizer's sort_indices does
@@ -97,7 +129,7 @@ class LeanModel:
             inplace_csr_row_normalize_l2(matrix)
         elif self.norm == "l1":
             inplace_csr_row_normalize_l1(matrix)
-        return matrix
+        return matrix, measured
 
     def labels(self, texts: Sequence[str]) -> np.ndarray:
         """scikit-learn's ``predict``: the class of each text."""
@@ -127,14 +159,24 @@ class LeanModel:
     def row_features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """One text's row of :meth:`features` without a sparse matrix: its columns (in
         order) and their values."""
-        counts = Counter(self.analyze(text))
+        found, values, _, _ = self._row_terms(text, counted=False)
+        return found, values
+
+    def _row_terms(self, text: str, counted: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """:meth:`row_features`, with the text's token count and, with ``counted``, how many
+        of its tokens are outside the vocabulary (else 0)."""
+        tokens = self.analyze(text)
+        counts = Counter(tokens)
         size = len(counts)
         found = self._indexes(counts, size)
         known = found >= 0
         found = found[known]
         values = np.fromiter(counts.values(), np.float64, size)[known]
+        # the known terms' counts: whole numbers far below 2**53, so their float sum is exact
+        # (a Python sum of a short list costs less than NumPy's call)
+        unknown = len(tokens) - int(sum(values.tolist())) if counted else 0
         if not found.size:
-            return found, values
+            return found, values, len(tokens), unknown
         order = found.argsort()
         found, values = found[order], values[order]
         self._weigh(found, values)
@@ -143,7 +185,7 @@ class LeanModel:
             total = np.add.accumulate(magnitudes)[-1]
             if total != 0.0:
                 values /= np.sqrt(total) if self.norm == "l2" else total
-        return found, values
+        return found, values, len(tokens), unknown
 
     def row_decisions(self, found: np.ndarray, values: np.ndarray) -> np.ndarray:
         """One row of :meth:`decisions` from :meth:`row_features`."""

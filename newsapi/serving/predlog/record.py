@@ -1,28 +1,33 @@
-"""A prediction log record, its Parquet schema, and what the writer measures for it.
+"""A prediction log record, its Parquet schema, and its measures.
 
 The measures (tokens, out-of-vocabulary share, top probability or margin, runner-up) come
-from the served model's own arithmetic (:mod:`newsapi.serving.lean`): the vectorizer's
-analyzer and vocabulary, and the decision values the answer was chosen from. They are
-computed in the writer's thread, never on the request path.
+from the served model's own arithmetic (:meth:`newsapi.serving.predictor.Predictor.measure`):
+the vectorizer's analyzer and vocabulary, and the decision values the answer was chosen
+from. A text the lean path computed has them from that computation, at a vector operation
+per model call (:meth:`~newsapi.serving.predictor.Predictor.categories_measured`); the log
+writer's thread measures the others (cache hits, scikit-learn's answers) with the same
+function, so a record is the same whichever path made it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from newsapi.serving.cache import entry_keys
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from newsapi.serving.predictor import Predictor
-
-ScoreKind = Literal["probability", "margin"]
+    from newsapi.serving.predictor import Figures, Measured, Predictor, ScoreKind
 #: what a record without its text adds to a file before compression, about: the size that
 #: file rotation counts (the text's characters are added when it is kept)
 RECORD_BYTES = 160
@@ -87,8 +92,9 @@ def as_table(records: Sequence[Record]) -> pa.Table:
 
 
 def as_batch(columns: Mapping[str, list[Any]]) -> pa.RecordBatch:
-    """Records given as columns (one list per field of :class:`Record`) as a record batch of
-    :func:`schema`: the writer builds the columns of each group of records it measures and
+    """Records given as columns (one list per field of :class:`Record`; the times as
+    datetimes or as microseconds since the epoch) as a record batch of :func:`schema`: the
+    writer builds the columns of each group of records it measures and
     converts them as they come, so that writing a file converts nothing (one conversion of a
     whole file's records held the GIL for tens of milliseconds)."""
     import pyarrow as pa
@@ -106,74 +112,90 @@ class Measures:
 
 
 def measure(predictor: Predictor, target_names: Sequence[str], texts: list[str]) -> list[Measures]:
-    """The measures of ``texts`` under the served model, each text analysed once."""
-    columns = measure_columns(predictor, target_names, texts)
-    return [
-        Measures(*row)
-        for row in zip(*(columns[name] for name in MEASURED), strict=True)  # Measures' order
-    ]
+    """The measures of ``texts`` under the served model (:meth:`Predictor.measure`)."""
+    return [Measures(*row) for row in predictor.measure(target_names, texts)]
 
 
-#: the fields of :class:`Record` that :func:`measure_columns` gives, in :class:`Measures`' order
+#: the fields of :class:`Record` that :data:`~newsapi.serving.predictor.Measured` gives, in
+#: its order (and :class:`Measures`')
 MEASURED = ("text_tokens", "oov_share", "score_kind", "score", "runner_up")
 
 
-def measure_columns(
-    predictor: Predictor, target_names: Sequence[str], texts: list[str]
-) -> dict[str, list[Any]]:
-    """:func:`measure` as columns named as :class:`Record`'s fields (:data:`MEASURED`), one
-    value per text: what the log writer adds to its records' columns."""
-    lean = predictor.lean
-    if lean is not None:
-        analyze, vocabulary = lean.analyze, lean.vocabulary
-    else:  # scikit-learn serves this model: its vectorizer is the pipeline's first step
-        vectorizer = predictor.pipeline[0]
-        analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
-    tokens = {text: analyze(text) for text in texts}
-    kind: ScoreKind
-    if lean is not None:
-        # the lean model's own decisions, replaying the tokens instead of analysing again
-        replay = dataclasses.replace(lean, analyze=tokens.__getitem__)
-        decisions = replay.decisions(texts)
-        if lean.probabilities is not None:
-            scores, kind = lean.probabilities_of(decisions), "probability"
-        else:
-            scores, kind = _both_sides(decisions, lean.by_sign), "margin"
-    else:
-        scores, kind = _sklearn_scores(predictor.pipeline, texts)
-    names = np.asarray(target_names, dtype=object)
-    # the best and the next best class of every row at once (stable: ties go to the first)
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :2]
-    rows = np.arange(len(texts))
-    top, second = scores[rows, order[:, 0]], scores[rows, order[:, 1]]
-    counts, shares = [], []
-    for text in texts:
-        words = tokens[text]
-        counts.append(len(words))
-        unknown = sum(1 for word in words if word not in vocabulary)
-        shares.append(unknown / len(words) if words else None)
-    return {
-        "text_tokens": counts,
-        "oov_share": shares,
-        "score_kind": [kind] * len(texts),
-        "score": (top if kind == "probability" else top - second).tolist(),
-        "runner_up": [str(name) for name in names[order[:, 1]]],
+#: what :meth:`~newsapi.serving.predlog.PredictionLog.submit` queues for one call: the time
+#: (seconds since the epoch), endpoint, request id, model version, predictor, target names,
+#: texts, categories, cache keys (or None), trace id, the texts sampled (None: all), the
+#: bytes it counts in the queue, and each text's :data:`~newsapi.serving.predictor.Figures`
+#: (or None: measured here)
+Call = tuple[Any, ...]
+
+
+def columns_of(calls: Sequence[Call], keep_text: bool, chunk: int) -> dict[str, list[Any]]:
+    """The records of ``calls`` answered by one model, as columns (one list per field of
+    :class:`Record`; the time in microseconds since the epoch). The texts that came with
+    their figures get their measures from them, all at once; the others (cache hits,
+    scikit-learn's answers) are measured here, ``chunk`` texts per model call with the GIL
+    let go between them: the same measures either way."""
+    per_call: list[list[Any]] = [[], [], [], [], [], []]  # time ... trace id, then counts
+    texts: list[str] = []
+    categories: list[str] = []
+    digests: list[bytes] = []
+    figures: list[Figures | None] = []
+    for call in calls:
+        sent, answers, keys, chosen, given = call[6], call[7], call[8], call[10], call[12]
+        if chosen is not None:  # sampled: the chosen texts only
+            sent, answers = [sent[i] for i in chosen], [answers[i] for i in chosen]
+            keys = None if keys is None else [keys[i] for i in chosen]
+            given = None if given is None else [given[i] for i in chosen]
+        texts += sent
+        categories += answers
+        digests += entry_keys(call[3], sent) if keys is None else keys
+        figures += repeat(None, len(sent)) if given is None else given
+        for values, value in zip(per_call, (*call[:4], call[9], len(sent)), strict=True):
+            values.append(value)
+    *each_call, counts = per_call
+    if any(count != 1 for count in counts):  # one value per text, not per call
+        each_call = [list(chain.from_iterable(map(repeat, values, counts))) for values in each_call]
+    when, endpoints, request_ids, versions, trace_ids = each_call
+    microseconds = np.round(np.asarray(when, dtype=np.float64) * 1e6).astype(np.int64)
+    columns = {
+        "time": microseconds.tolist(),
+        "request_id": request_ids,
+        "model_version": versions,
+        "endpoint": endpoints,
+        "category": categories,
+        "text_chars": list(map(len, texts)),
+        "digest": digests,
+        "trace_id": trace_ids,
+        "text": texts if keep_text else [None] * len(texts),
     }
+    measures = _measures(calls[0][4], calls[0][5], texts, figures, chunk)
+    rows = zip(*measures, strict=True) if measures else repeat([], len(MEASURED))
+    columns.update(zip(MEASURED, map(list, rows), strict=True))
+    return columns
 
 
-def _both_sides(decisions: np.ndarray, by_sign: bool) -> np.ndarray:
-    """A binary model's single column as two columns (0, s): the class is the second when
-    s > 0, as ``by_sign`` decides, and the margin is |s|; other models' decisions as they
-    are."""
-    if not by_sign:
-        return decisions
-    return np.column_stack([np.zeros(len(decisions)), decisions[:, 0]])
-
-
-def _sklearn_scores(pipeline: Any, texts: list[str]) -> tuple[np.ndarray, ScoreKind]:
-    if hasattr(pipeline, "predict_proba"):
-        return np.asarray(pipeline.predict_proba(texts)), "probability"
-    decisions = np.asarray(pipeline.decision_function(texts))
-    if decisions.ndim == 1:  # binary: as _both_sides
-        decisions = np.column_stack([np.zeros(len(decisions)), decisions])
-    return decisions, "margin"
+def _measures(
+    predictor: Predictor,
+    names: Sequence[str],
+    texts: list[str],
+    figures: list[Figures | None],
+    chunk: int,
+) -> list[Measured]:
+    """Each text's measures: from its figures where it has them, else measured."""
+    given = [figure for figure in figures if figure is not None]
+    if len(given) == len(texts):  # the model computed every text: no index to map
+        return predictor.measured(names, given)
+    measures: list[Any] = list(figures)
+    if given:
+        have = [i for i, figure in enumerate(figures) if figure is not None]
+        for i, measure in zip(have, predictor.measured(names, given), strict=True):
+            measures[i] = measure
+    missing = [i for i, figure in enumerate(figures) if figure is None]
+    for start in range(0, len(missing), chunk):
+        part = missing[start : start + chunk]
+        for i, measure in zip(
+            part, predictor.measure(names, [texts[i] for i in part]), strict=True
+        ):
+            measures[i] = measure
+        time.sleep(0)  # the GIL back to the event loop between chunks
+    return measures

@@ -2,13 +2,16 @@
 
 :meth:`PredictionLog.submit` runs on the request path: it draws the sample, takes the time
 and queues one tuple of references to what the request already holds (the texts, their cache
-keys, the categories, the served model), or drops and counts it when the queue holds
-``queue_bytes`` already; it never waits for the writer. The writer's thread measures each
-record (:func:`~newsapi.serving.predlog.record.measure`), holds the records of the next file
-in memory, and writes it whole (:mod:`~newsapi.serving.predlog.files`) once they reach
-``file_bytes`` or ``file_seconds`` after the first. A folder that cannot be written is one
-log line per kind of fault and a count in ``/metrics``, and the records of that file are
-dropped (counted): the requests never see it.
+keys, the categories, the served model, the figures the model computed with the answers),
+or drops and counts it when the queue holds ``queue_bytes`` already; it never waits for the
+writer. The writer's thread turns the calls into columns
+(:func:`~newsapi.serving.predlog.record.columns_of`, measuring only the texts that came
+without their figures: cache hits, scikit-learn's answers), converts them to Arrow as they
+come, holds the records of the next file in memory, and writes it whole
+(:mod:`~newsapi.serving.predlog.files`) once they reach ``file_bytes`` or ``file_seconds``
+after the first. A folder that cannot be written is one log line per kind of fault and a
+count in ``/metrics``, and the records of that file are dropped (counted): the requests
+never see it.
 """
 
 from __future__ import annotations
@@ -25,12 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from newsapi.errors import NewsapiError
-from newsapi.serving.cache import entry_keys
 from newsapi.serving.metrics import Metrics
-from newsapi.serving.predictor import Predictor
+from newsapi.serving.predictor import Figures, Predictor
 from newsapi.serving.predlog.files import file_name, trim, write_table
 from newsapi.serving.predlog.recent import Recent
-from newsapi.serving.predlog.record import FIELDS, RECORD_BYTES, as_batch, measure_columns, schema
+from newsapi.serving.predlog.record import FIELDS, RECORD_BYTES, as_batch, columns_of, schema
 from newsapi.serving.predlog.window import Windows
 from newsapi.serving.tracing import TRACE_ID
 from newsapi.settings import PredictionLogSettings
@@ -41,10 +43,11 @@ log = logging.getLogger("newsapi.serving.predlog")
 # costs its characters (held alive until written) plus its slots.
 CALL_BYTES = 400
 TEXT_BYTES = 120
+FIGURES_BYTES = 200  # a text's figures: a tuple, a row of decision values, two ints
 # Calls the writer takes from the queue in one go, and measures together.
 DRAIN = 256
-# Texts measured in one go (about 1.5 ms for short ones), then the thread lets
-# go of the GIL: a thread holding it makes the event loop wait up to the switch interval.
+# Texts measured in one go (cache hits, scikit-learn's answers), then the thread lets go
+# of the GIL: a thread holding it makes the event loop wait up to the switch interval.
 MEASURE_CHUNK = 128
 # The writer looks at its queue this often (seconds) instead of waiting on it: a thread
 # blocked on the queue is woken by every submit, and each wake-up takes the GIL from the event
@@ -102,9 +105,12 @@ class PredictionLog:
         categories: Sequence[str],
         keys: Sequence[bytes] | None = None,
         trace_id: str | None = None,
+        figures: Sequence[Figures | None] | None = None,
     ) -> None:
         """Log the answers ``categories`` of ``texts`` (``keys``: their cache keys, when the
-        caller has them; else the writer computes them), without waiting; over the queue's
+        caller has them; else the writer computes them; ``figures``: each text's
+        :data:`~newsapi.serving.predictor.Figures` when the lean path computed them with its
+        answer, None for a text the writer measures), without waiting; over the queue's
         bound the call's records are dropped and counted."""
         if trace_id is None:  # the request's, when traces are on (:mod:`newsapi.serving.tracing`)
             trace_id = TRACE_ID.get()
@@ -117,13 +123,15 @@ class PredictionLog:
         else:
             chosen = None
         size = CALL_BYTES + len(texts) * TEXT_BYTES + sum(map(len, texts))
+        if figures is not None:
+            size += len(texts) * FIGURES_BYTES
         with self._lock:
             if self._queued + size > self.queue_bytes:
                 self._dropped.inc(len(texts) if chosen is None else len(chosen))
                 return
             self._queued += size
         item = (time.time(), endpoint, request_id, model_version, predictor, target_names,
-                texts, categories, keys, trace_id, chosen, size)  # fmt: skip
+                texts, categories, keys, trace_id, chosen, size, figures)  # fmt: skip
         self._queue.put(item)
 
     # -- the writer's thread -----------------------------------------------------------------
@@ -214,57 +222,29 @@ class PredictionLog:
             self._queued -= size
 
     def _measured(self, items: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
-        """The records of ``items`` as columns (one list per field of :class:`Record`),
-        measured together: one model call for the texts of consecutive calls answered by the
-        same model (a sparse product for many texts costs a fraction of one text at a time).
-        Columns, not Record objects: building one per text cost more than measuring it."""
+        """The records of ``items`` as columns (one list per field of :class:`Record`, the
+        time as microseconds since the epoch), each group of consecutive calls answered by
+        the same model at once: the figures the model computed with its answers are taken
+        as they are, the others (cache hits, scikit-learn's answers) measured in one model
+        call per :data:`MEASURE_CHUNK` texts. Columns, not Record objects: building one per
+        text cost more than measuring it."""
         columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
         start = 0
         for end in range(1, len(items) + 1):
             if end == len(items) or items[end][4] is not items[start][4]:
+                group = items[start:end]
+                self._release(sum(item[11] for item in group))
                 try:
-                    group = self._records(items[start:end])
+                    records = columns_of(group, self.keep_text, MEASURE_CHUNK)
                 except Exception as exc:  # a model the measures trip on: the log, not serving
                     self._fault("measure", exc)
-                    for item in items[start:end]:
+                    for item in group:
                         count = len(item[6]) if item[10] is None else len(item[10])
                         self.metrics.prediction_log_dropped.labels("fault").inc(count)
                 else:
-                    for name, values in group.items():
+                    for name, values in records.items():
                         columns[name] += values
                 start = end
-        return columns
-
-    def _records(self, items: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
-        """The records of calls answered by one model, as columns."""
-        columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
-        texts: list[str] = []
-        for item in items:
-            when, endpoint, request_id, version = item[0], item[1], item[2], item[3]
-            calls, categories, keys, trace_id, chosen = item[6], item[7], item[8], item[9], item[10]
-            self._release(item[11])
-            picked = range(len(calls)) if chosen is None else chosen
-            chosen_texts = [calls[i] for i in picked]
-            count = len(chosen_texts)
-            columns["time"] += [datetime.fromtimestamp(when, UTC)] * count
-            columns["request_id"] += [request_id] * count
-            columns["model_version"] += [version] * count
-            columns["endpoint"] += [endpoint] * count
-            columns["category"] += [categories[i] for i in picked]
-            columns["text_chars"] += map(len, chosen_texts)
-            if keys is None:
-                columns["digest"] += entry_keys(version, chosen_texts)
-            else:
-                columns["digest"] += [keys[i] for i in picked]
-            columns["trace_id"] += [trace_id] * count
-            texts += chosen_texts
-        columns["text"] = texts if self.keep_text else [None] * len(texts)
-        predictor, names = items[0][4], items[0][5]
-        for start in range(0, len(texts), MEASURE_CHUNK):
-            measured = measure_columns(predictor, names, texts[start : start + MEASURE_CHUNK])
-            for name, values in measured.items():
-                columns[name] += values
-            time.sleep(0)  # the GIL back to the event loop between chunks
         return columns
 
     def _write(self, batches: list[Any]) -> None:
