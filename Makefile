@@ -218,6 +218,9 @@ LOCAL_BASE := localhost/newsapi-base:bookworm-binutils
 BASE    ?= $(LOCAL_BASE)
 MODEL_VERSION ?=
 STORE   ?= artifacts
+# the project's extras the image installs, comma-separated: serving,tracing adds OpenTelemetry,
+# serving,scoring pyarrow (which the prediction log needs); the image grows with each
+IMAGE_EXTRAS ?= serving
 
 ## image-base: a bookworm root with python3, python3-venv and binutils (for the build stage's
 ## strip; the runtime stage removes them) (debootstrap's minimal variant;
@@ -237,7 +240,7 @@ image-base: container-tools
 	  rm -rf build/image-base; }
 
 ## image: the container image $(IMAGE) (Containerfile) from a wheelhouse made here of the
-## serving extra's part of requirements.lock (hash-checked) and the project's wheel;
+## part of requirements.lock for IMAGE_EXTRAS (the serving extra; hash-checked) and the project's wheel;
 ## MODEL_VERSION=<version> bakes that entry of the store ($(STORE)) in as the promoted model
 ## (else mount a store at /models)
 image: $(STAMP) container-tools $(if $(filter $(LOCAL_BASE),$(BASE)),image-base)
@@ -245,7 +248,7 @@ image: $(STAMP) container-tools $(if $(filter $(LOCAL_BASE),$(BASE)),image-base)
 	  echo "no model $(MODEL_VERSION) in $(STORE)/models/: see 'newsapi runs'"; exit 1; }
 	rm -rf build/image/store build/image/wheels/newsapi-*.whl
 	mkdir -p build/image/wheels build/image/store
-	$(BIN)/python deploy/image/serving_lock.py $(LOCK) > build/image/requirements.txt
+	$(BIN)/python deploy/image/serving_lock.py $(LOCK) $(IMAGE_EXTRAS) > build/image/requirements.txt
 	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: --require-hashes \
 	  --dest build/image/wheels -r build/image/requirements.txt
 	@# the last commit's time in the wheel: the same tree makes the same wheel, so that a
@@ -256,7 +259,8 @@ image: $(STAMP) container-tools $(if $(filter $(LOCAL_BASE),$(BASE)),image-base)
 	  $(STORE)/models/$(MODEL_VERSION)/newsgroups_model.json build/image/store/)
 	$(PODMAN) build --format docker --network none --file Containerfile --tag $(IMAGE) \
 	  --build-arg BASE=$(BASE) --build-arg VERSION=$(VERSION) \
-	  --build-arg REVISION=$$(git rev-parse HEAD) --build-arg MODEL_VERSION=$(MODEL_VERSION) .
+	  --build-arg REVISION=$$(git rev-parse HEAD) --build-arg MODEL_VERSION=$(MODEL_VERSION) \
+	  --build-arg EXTRAS=$(IMAGE_EXTRAS) .
 
 ## image-test: build the image and run the container tests (marker `image`: tests/deploy):
 ## the image alone (test_image.py), and two replicas behind HAProxy (test_replicas.py)

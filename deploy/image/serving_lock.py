@@ -1,7 +1,8 @@
-"""Print the part of requirements.lock that the image installs: the project's serving extra and
-everything it pulls in, each entry as the lock writes it (version, markers and hashes).
+"""Print the part of requirements.lock that the image installs: the project's serving extra (or
+the extras named) and everything it pulls in, each entry as the lock writes it (version,
+markers and hashes).
 
-    python deploy/image/serving_lock.py requirements.lock > build/image/requirements.txt
+    python deploy/image/serving_lock.py requirements.lock [serving,tracing,...] > requirements.txt
 
 The lock covers every extra (`make lock`); the image needs only the serving one. Which locked
 packages that is comes from the installed project's metadata (run it with the environment that
@@ -68,10 +69,16 @@ def needed(root: str, extras: Iterable[str]) -> set[str]:
     return seen
 
 
-def serving_lock(lock: Path) -> str:
-    """The lock's entries for the serving extra's closure (the project itself left out)."""
+def serving_lock(lock: Path, extras: Iterable[str] = EXTRAS) -> str:
+    """The lock's entries for the closure of ``extras`` (the project itself left out)."""
+    offered = set(distribution(PROJECT).metadata.get_all("Provides-Extra") or [])
+    unknown = sorted(set(extras) - offered)
+    if unknown:
+        sys.exit(
+            f"{PROJECT} has no extra {', '.join(unknown)}; it has {', '.join(sorted(offered))}"
+        )
     entries = lock_entries(lock.read_text())
-    names = sorted(needed(PROJECT, EXTRAS) - {PROJECT})
+    names = sorted(needed(PROJECT, extras) - {PROJECT})
     missing = [name for name in names if name not in entries]
     if missing:
         sys.exit(f"{lock} has no entry for {', '.join(missing)}: run `make lock`")
@@ -79,4 +86,7 @@ def serving_lock(lock: Path) -> str:
 
 
 if __name__ == "__main__":
-    sys.stdout.write(serving_lock(Path(sys.argv[1] if len(sys.argv) > 1 else "requirements.lock")))
+    arguments = sys.argv[1:]
+    lock = Path(arguments[0] if arguments else "requirements.lock")
+    extras = [e for e in arguments[1].split(",") if e] if len(arguments) > 1 else EXTRAS
+    sys.stdout.write(serving_lock(lock, extras))

@@ -115,3 +115,23 @@ def test_the_image_runs_as_a_non_root_user_with_a_healthcheck(
     assert check.returncode == 0, check.stdout + check.stderr
     whoami = podman("exec", container.name, "id", "-u")
     assert whoami.stdout.strip() == "10001"
+
+
+def test_the_plain_image_refuses_a_prediction_log_in_one_line(
+    image: str, store: ModelStore
+) -> None:
+    # the image installs the serving extra only (IMAGE_EXTRAS): no pyarrow, so a server asked
+    # to log refuses to start, saying why, rather than serving without its log
+    (config,) = json.loads(podman("image", "inspect", image).stdout)
+    assert config["Labels"]["io.newsapi.extras"] == "serving"
+    done = podman("run", "--rm", "--network", "none", "--read-only",
+                  "--volume", f"{store.root}:/models:ro",
+                  "--env", "NEWSAPI_PREDICTION_LOG_DIR=/tmp/predictions", image,
+                  check=False)  # fmt: skip
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:    newsapi")]
+    assert errors == [
+        "ERROR:    newsapi cannot start: NEWSAPI_PREDICTION_LOG_DIR is set but pyarrow is not "
+        "installed: pip install 'newsapi[scoring]', or unset it"
+    ]
+    assert "Traceback" not in done.stderr

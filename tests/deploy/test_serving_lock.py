@@ -28,3 +28,19 @@ def test_the_image_gets_the_serving_extra_exactly_as_locked() -> None:
         assert entry + "\n" in lock, entry.split(" ")[0]
         # pip's --require-hashes then checks every file the image installs
         assert "    --hash=sha256:" in entry, entry.split(" ")[0]
+
+
+def test_more_extras_add_their_packages_and_an_unknown_one_is_refused_in_one_line() -> None:
+    script = str(ROOT / "deploy" / "image" / "serving_lock.py")
+    done = subprocess.run([sys.executable, script, str(LOCK), "serving,tracing,scoring"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    names = {entry.split("==")[0] for entry in re.split(r"\n(?=\S)", done.stdout.strip())}
+    assert {"scikit-learn", "fastapi", "pyarrow", "opentelemetry-sdk"} <= names
+    assert not {"jupyterlab", "dask"} & names
+    refused = subprocess.run([sys.executable, script, str(LOCK), "serving,gpu"],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("newsapi has no extra gpu; it has ")
+    assert "tracing" in line
