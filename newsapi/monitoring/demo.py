@@ -20,13 +20,18 @@ from newsapi.model.data import NEWSGROUPS, load_newsgroups
 from newsapi.model.params import TrainingParameters
 from newsapi.serving.cache.keys import entry_keys
 from newsapi.serving.predictor import Predictor, prepare
-from newsapi.serving.predlog import Record
-from newsapi.serving.predlog.files import file_name, write_file
+from newsapi.serving.predlog import Record, read_log
+from newsapi.serving.predlog.feedback import Feedback, as_table, feedback_folder
+from newsapi.serving.predlog.feedback import file_name as feedback_file
+from newsapi.serving.predlog.files import file_name, write_file, write_table
 from newsapi.serving.predlog.record import measure
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 SPACING = timedelta(minutes=2)
 FILE_RECORDS = 200  #: records per file, as a writer rotating by size would cut them
+#: the demo labels one in this many of its posts, this long after the answer
+FEEDBACK_EVERY = 3
+FEEDBACK_DELAY = timedelta(minutes=1)
 #: newsgroups the book's four categories do not include, for the drifted part
 OTHER_NEWSGROUPS = ("rec.autos", "sci.med")
 
@@ -72,6 +77,30 @@ def write_demo_log(
     stamp = START.strftime("%Y%m%dT%H%M%S")
     for sequence, first in enumerate(range(0, len(records), FILE_RECORDS), start=1):
         write_file(folder, file_name(stamp, 0, sequence), records[first : first + FILE_RECORDS])
+    return len(records)
+
+
+def write_demo_feedback(folder: Path, labels: Sequence[str]) -> int:
+    """Feedback on the demo log in ``folder``: one in :data:`FEEDBACK_EVERY` of its first
+    ``len(labels)`` records labelled ``labels[i]`` by request id, :data:`FEEDBACK_DELAY`
+    after its answer, as ``POST /feedback`` records it; the records written."""
+    columns = ["time", "request_id", "model_version", "category", "digest"]
+    rows = read_log(folder).select(columns).to_pylist()[: len(labels)]
+    records = [
+        Feedback(
+            row["time"] + FEEDBACK_DELAY,
+            row["request_id"],
+            row["digest"],
+            None,
+            labels[i],
+            row["model_version"],
+            row["category"],
+        )
+        for i, row in enumerate(rows)
+        if i % FEEDBACK_EVERY == 0
+    ]
+    name = feedback_file(START.strftime("%Y%m%dT%H%M%S"), 0, 1)
+    write_table(feedback_folder(folder), name, as_table(records))
     return len(records)
 
 

@@ -94,13 +94,16 @@ class LiveAccuracy:
         return self.correct / self.labelled
 
 
-def live_accuracy(log_dir: Path | str) -> list[LiveAccuracy]:
-    """The live accuracy of each model version that feedback names an answer of (a logged
-    request's, or the served model's answer to a text), most labelled first."""
+def live_accuracy(log_dir: Path | str, model_version: str | None = None) -> list[LiveAccuracy]:
+    """The live accuracy of each model version (or of ``model_version`` only) that the
+    feedback under ``log_dir`` names answers of (a logged request's, or the served model's
+    answer to a text), most labelled first."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     table = read_feedback(Path(log_dir)).select(["model_version", "category", "label"])
     for row in table.to_pylist():
         if row["model_version"] is None or row["category"] is None:
+            continue
+        if model_version is not None and row["model_version"] != model_version:
             continue
         count = counts[row["model_version"]]
         count[0] += 1

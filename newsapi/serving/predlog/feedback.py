@@ -79,6 +79,19 @@ def schema() -> pa.Schema:
     )
 
 
+def as_table(records: list[Feedback]) -> pa.Table:
+    """``records`` as a table of :func:`schema`."""
+    import pyarrow as pa
+
+    rows = [astuple(record) for record in records]
+    columns: dict[str, Any] = {n: [row[i] for row in rows] for i, n in enumerate(FIELDS)}
+    return pa.Table.from_pydict(columns, schema=schema())
+
+
+def file_name(start: str, pid: int, sequence: int) -> str:
+    return f"feedback-{start}-{pid}-{sequence:06d}.parquet"
+
+
 def feedback_folder(log_dir: Path) -> Path:
     return log_dir / FOLDER
 
@@ -177,15 +190,10 @@ class FeedbackLog:
                 return
 
     def _write(self, records: list[Feedback]) -> None:
-        import pyarrow as pa
-
         self._sequence += 1
-        name = f"feedback-{self._start}-{os.getpid()}-{self._sequence:06d}.parquet"
-        rows = [astuple(record) for record in records]
-        columns: dict[str, Any] = {n: [row[i] for row in rows] for i, n in enumerate(FIELDS)}
-        table = pa.Table.from_pydict(columns, schema=schema())
+        name = file_name(self._start, os.getpid(), self._sequence)
         try:
-            write_table(self.folder, name, table)
+            write_table(self.folder, name, as_table(records))
         except OSError as exc:
             self.metrics.feedback_dropped.labels("fault").inc(len(records))
             self._fault("write", exc)
