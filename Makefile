@@ -218,9 +218,9 @@ LOCAL_BASE := localhost/newsapi-base:bookworm-binutils
 BASE    ?= $(LOCAL_BASE)
 MODEL_VERSION ?=
 STORE   ?= artifacts
-# the project's extras the image installs, comma-separated: serving,tracing adds OpenTelemetry,
-# serving,scoring pyarrow (which the prediction log needs); the image grows with each
-IMAGE_EXTRAS ?= serving
+# the project's extras the image installs, comma-separated: the server and its OpenTelemetry traces;
+# adding scoring adds pyarrow, which the prediction log needs (docs/deploy.md: the sizes)
+IMAGE_EXTRAS ?= serving,tracing
 
 ## image-base: a bookworm root with python3, python3-venv and binutils (for the build stage's
 ## strip; the runtime stage removes them) (debootstrap's minimal variant;

@@ -9,6 +9,7 @@ packages; the base image is Debian bookworm's python3, `make image-base`). The f
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,8 +18,15 @@ import pytest
 
 from newsapi.store.catalog import ModelStore
 from tests.support import store_tiny
-from tests.support.containers import Container, make_image, podman
+from tests.support.containers import (
+    Container,
+    launch_container,
+    make_image,
+    podman,
+    wait_container,
+)
 from tests.support.serve_command import start_serve
+from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(1800)]
 
@@ -120,10 +128,10 @@ def test_the_image_runs_as_a_non_root_user_with_a_healthcheck(
 def test_the_plain_image_refuses_a_prediction_log_in_one_line(
     image: str, store: ModelStore
 ) -> None:
-    # the image installs the serving extra only (IMAGE_EXTRAS): no pyarrow, so a server asked
-    # to log refuses to start, saying why, rather than serving without its log
+    # the image installs the serving and tracing extras (IMAGE_EXTRAS): no pyarrow, so a server
+    # asked to log refuses to start, saying why, rather than serving without its log
     (config,) = json.loads(podman("image", "inspect", image).stdout)
-    assert config["Labels"]["io.newsapi.extras"] == "serving"
+    assert config["Labels"]["io.newsapi.extras"] == "serving,tracing"
     done = podman("run", "--rm", "--network", "none", "--read-only",
                   "--volume", f"{store.root}:/models:ro",
                   "--env", "NEWSAPI_PREDICTION_LOG_DIR=/tmp/predictions", image,
@@ -135,3 +143,22 @@ def test_the_plain_image_refuses_a_prediction_log_in_one_line(
         "installed: pip install 'newsapi[scoring]', or unset it"
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_the_image_traces_requests_when_told_to(image: str, store: ModelStore) -> None:
+    # the console exporter writes each span to the container's output: the image has the SDK
+    port, version = free_port(), store.served_version()
+    name = f"newsapi-test-{os.getpid()}-traced"
+    started = launch_container(image, name, port, "--volume", f"{store.root}:/models:ro",
+                               "--env", "OTEL_TRACES_EXPORTER=console",
+                               "--env", "OTEL_BSP_SCHEDULE_DELAY=100")  # fmt: skip
+    try:
+        container = wait_container(name, port, started)
+        response = httpx.post(f"{container.url}/prediction", json={"text": TEXTS[0]})
+        assert response.status_code == 200
+        podman("stop", "--time", "15", name)  # the last spans leave as the worker stops
+        logs = podman("logs", name).stdout
+    finally:
+        podman("rm", "--force", "--time", "0", name, check=False)
+    assert '"name": "POST /prediction"' in logs
+    assert f'"newsapi.model.version": "{version}"' in logs
