@@ -134,3 +134,34 @@ def test_without_the_prediction_log_feedback_is_refused(
     response = httpx.post(f"{server.url}/feedback", json={"text": "orbit", "label": "space"})
     assert response.status_code == 409
     assert "feedback needs the prediction log: set NEWSAPI_PREDICTION_LOG_DIR" in response.text
+
+
+def test_the_feedback_folder_stays_under_its_bound(
+    start_server: Callable[..., Server], tiny_model: Artifact, tmp_path: Path
+) -> None:
+    """Each file written removes the oldest ones beyond NEWSAPI_PREDICTION_LOG_FEEDBACK_BYTES
+    (a file of one record is about 2 KiB: the bound keeps one or two)."""
+    folder = tmp_path / "log" / "feedback"
+    limit = 5000
+    server = start_server(
+        tiny_model.path,
+        NEWSAPI_PREDICTION_LOG_DIR=str(tmp_path / "log"),
+        NEWSAPI_PREDICTION_LOG_FILE_SECONDS="0.1",
+        NEWSAPI_PREDICTION_LOG_FEEDBACK_BYTES=str(limit),
+    )
+    names: set[str] = set()
+    for written in range(1, 6):
+        body = {"text": f"the rocket number {written}", "label": "space"}
+        assert httpx.post(f"{server.url}/feedback", json=body).status_code == 201
+
+        def counted(n: int = written) -> bool:
+            exposition = httpx.get(f"{server.url}/metrics").text
+            return metric(exposition, "newsapi_feedback_records_total") == n
+
+        wait_for(counted, what="the feedback file")
+        files = list(folder.glob("feedback-*.parquet"))
+        assert sum(path.stat().st_size for path in files) <= limit
+        names |= {path.name for path in files}
+    assert len(names) == 5  # one file per record, here
+    assert len(list(folder.glob("feedback-*.parquet"))) < 5  # the oldest ones removed
+    assert read_feedback(tmp_path / "log").column("text").to_pylist()[-1] == "the rocket number 5"

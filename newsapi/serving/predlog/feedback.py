@@ -198,11 +198,11 @@ class FeedbackLog:
             self.metrics.feedback_dropped.labels("fault").inc(len(records))
             self._fault("write", exc)
             return
-        self.metrics.feedback_records.inc(len(records))
         try:
             trim(self.folder, self.bytes_limit, PATTERN)
         except OSError as exc:
             self._fault("trim", exc)
+        self.metrics.feedback_records.inc(len(records))  # counted once the folder is trimmed
 
     def _fault(self, kind: str, exc: OSError) -> None:
         """Log the first fault of each kind, as the prediction log does."""
