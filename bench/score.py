@@ -121,7 +121,7 @@ def cluster(mode: str) -> Iterator[tuple[str | None, Any]]:
     if mode == "one":
         yield None, list
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     def warm(address: str) -> None:
         # a cluster that is up has imported the libraries; the model load stays in the run
@@ -134,12 +134,13 @@ def cluster(mode: str) -> Iterator[tuple[str | None, Any]]:
             return sorted(tuple(value) for value in usage.values())
 
     if mode == "local":
-        with LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None,
-        ) as local:  # fmt: skip
-            warm(local.scheduler_address)
-            yield local.scheduler_address, lambda: worker_peaks(local.scheduler_address)
+        # the LocalCluster `--dask-scheduler local` starts, with the same settings
+        from newsapi.scoring.cluster import connect
+
+        with connect("local", 2) as client:
+            local = client.scheduler.address
+            warm(local)
+            yield local, lambda: worker_peaks(local)
         return
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
