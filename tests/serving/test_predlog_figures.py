@@ -11,6 +11,7 @@ service hands the figures along where it computed the texts.
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,33 @@ def test_the_service_hands_the_figures_of_the_texts_it_computed(
 
     asyncio.run(main(log_on=True))
     asyncio.run(main(log_on=False))
+
+
+def test_a_sampled_call_keeps_the_figures_of_the_texts_it_chose(
+    tiny_model: Artifact, tmp_path: Path
+) -> None:
+    predictor, names, version = prepare(tiny_model.pipeline), tiny_model.target_names, "v1"
+    texts = mixed_sentences(60, seed=13)
+    categories, figures = predictor.categories_figured(names, texts)
+    assert figures is not None
+
+    def measured(log: PredictionLog) -> None:
+        log.submit("predictions", "r", version, predictor, names, texts, categories)
+
+    expected = {row["digest"]: row for row in written(tmp_path / "all", measured)}
+    random.seed(5)
+    settings = PredictionLogSettings(
+        prediction_log_dir=tmp_path / "half", prediction_log_sample=0.5
+    )
+    log = PredictionLog(settings, Metrics())
+    log.start()
+    # keys left to the writer for one call, given for the other
+    log.submit("predictions", "r", version, predictor, names, texts[:30], categories[:30],
+               None, figures=figures[:30])  # fmt: skip
+    log.submit("predictions", "r", version, predictor, names, texts[30:], categories[30:],
+               entry_keys(version, texts[30:]), figures=figures[30:])  # fmt: skip
+    log.stop()
+    rows = [{k: v for k, v in row.items() if k != "time"}
+            for row in read_log(tmp_path / "half").to_pylist()]  # fmt: skip
+    assert 10 < len(rows) < 50
+    assert rows == [expected[row["digest"]] for row in rows]

@@ -135,43 +135,47 @@ def columns_of(calls: Sequence[Call], keep_text: bool, chunk: int) -> dict[str, 
     their figures get their measures from them, all at once; the others (cache hits,
     scikit-learn's answers) are measured here, ``chunk`` texts per model call with the GIL
     let go between them: the same measures either way."""
-    per_call: list[list[Any]] = [[], [], [], [], [], []]  # time ... trace id, then counts
-    texts: list[str] = []
-    categories: list[str] = []
-    digests: list[bytes] = []
-    figures: list[Figures | None] = []
-    for call in calls:
-        sent, answers, keys, chosen, given = call[6], call[7], call[8], call[10], call[12]
-        if chosen is not None:  # sampled: the chosen texts only
-            sent, answers = [sent[i] for i in chosen], [answers[i] for i in chosen]
-            keys = None if keys is None else [keys[i] for i in chosen]
-            given = None if given is None else [given[i] for i in chosen]
-        texts += sent
-        categories += answers
-        digests += entry_keys(call[3], sent) if keys is None else keys
-        figures += repeat(None, len(sent)) if given is None else given
-        for values, value in zip(per_call, (*call[:4], call[9], len(sent)), strict=True):
-            values.append(value)
-    *each_call, counts = per_call
+    calls = [call if call[10] is None else _sampled(call) for call in calls]
+    # the calls' fields as columns: the loops over texts run in C (chain), not per record
+    when, endpoints, request_ids, versions, _, _, sent, answers, keys, trace_ids, *_, given = zip(
+        *calls, strict=True
+    )
+    texts: list[str] = list(chain.from_iterable(sent))
+    if None in keys:  # the writer computes the cache keys of the calls that came without
+        keys = tuple(entry_keys(version, part) if got is None else got
+                     for version, part, got in zip(versions, sent, keys, strict=True))  # fmt: skip
+    figures: list[Figures | None] = list(
+        chain.from_iterable(
+            repeat(None, len(part)) if figured is None else figured
+            for part, figured in zip(sent, given, strict=True)
+        )
+    )
+    each_call: list[Sequence[Any]] = [when, endpoints, request_ids, versions, trace_ids]
+    counts = list(map(len, sent))
     if any(count != 1 for count in counts):  # one value per text, not per call
         each_call = [list(chain.from_iterable(map(repeat, values, counts))) for values in each_call]
-    when, endpoints, request_ids, versions, trace_ids = each_call
-    microseconds = np.round(np.asarray(when, dtype=np.float64) * 1e6).astype(np.int64)
+    times, *strings = map(list, each_call)
+    microseconds = np.round(np.asarray(times, dtype=np.float64) * 1e6).astype(np.int64)
     columns = {
         "time": microseconds.tolist(),
-        "request_id": request_ids,
-        "model_version": versions,
-        "endpoint": endpoints,
-        "category": categories,
+        **dict(zip(("endpoint", "request_id", "model_version", "trace_id"), strings, strict=True)),
+        "category": list(chain.from_iterable(answers)),
         "text_chars": list(map(len, texts)),
-        "digest": digests,
-        "trace_id": trace_ids,
+        "digest": list(chain.from_iterable(keys)),
         "text": texts if keep_text else [None] * len(texts),
     }
     measures = _measures(calls[0][4], calls[0][5], texts, figures, chunk)
     rows = zip(*measures, strict=True) if measures else repeat([], len(MEASURED))
     columns.update(zip(MEASURED, map(list, rows), strict=True))
     return columns
+
+
+def _sampled(call: Call) -> Call:
+    """``call`` with only the texts its sample chose (and their categories, keys, figures)."""
+    chosen = call[10]
+    sent, answers, keys, given = ([part[i] for i in chosen] if part is not None else None
+                                  for part in (call[6], call[7], call[8], call[12]))  # fmt: skip
+    return (*call[:6], sent, answers, keys, *call[9:12], given)
 
 
 def _measures(
