@@ -5,7 +5,10 @@ built from the book's corpus, against the compute floor, each measure in a fresh
   memory, as the server computes them (what the project's bench calls the compute floor);
 - ``one``: the command's code in one process (reading, scoring, writing the output whole);
 - ``local``: a LocalCluster of two single-threaded worker processes;
-- ``cluster``: a ``dask scheduler`` and two ``dask worker`` processes started for the run.
+- ``cluster``: a ``dask scheduler`` and two ``dask worker`` processes started for the run;
+- ``pair``: two ``floor`` measures at the same time, each in its own process: what two
+  processes can compute together on this machine at best, the ceiling of the two-worker
+  modes (no target: it reads the machine, not the project).
 
 A cluster's start-up and the workers' imports are not timed (a cluster in use has done both);
 the model's trip to each worker is.
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-MODES = ("floor", "one", "local", "cluster")
+MODES = ("floor", "one", "local", "cluster", "pair")
 TARGETS = {"one_over_floor": 0.9, "local_over_one": 1.7, "cluster_over_one": 1.5}
 
 
@@ -181,9 +184,24 @@ def run_child(mode: str, source: Path, artifacts: Path, scratch: Path) -> dict[s
     return result
 
 
+def run_pair(source: Path, artifacts: Path, scratch: Path) -> dict[str, Any]:
+    """Two ``floor`` children started together: their rows over the slower one's seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(lambda _: run_child("floor", source, artifacts, scratch), range(2)))
+    rows, seconds = sum(run["rows"] for run in both), max(run["seconds"] for run in both)
+    cpu = sum(run["cpu_s"] for run in both)
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": max(r["peak_rss_mb"] for r in both),
+            "cpu_s": cpu, "rows_per_s": round(rows / seconds, 1),
+            "cpu_ms_per_row": round(1000 * cpu / rows, 3)}  # fmt: skip
+
+
 def summarise(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     rate = {mode: run["rows_per_s"] for mode, run in runs.items()}
     out: dict[str, Any] = {"rows_per_s": rate}
+    if "pair" in rate and "floor" in rate:  # the machine's ceiling for two processes
+        out["pair_over_floor"] = round(rate["pair"] / rate["floor"], 3)
     pairs = {"one_over_floor": ("one", "floor"), "local_over_one": ("local", "one"),
              "cluster_over_one": ("cluster", "one")}  # fmt: skip
     for name, (a, b) in pairs.items():
@@ -194,13 +212,14 @@ def summarise(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out["cpu_ms_per_row"] = cpu
     if "one" in cpu:  # the work each mode does per row, whatever else the machine runs
         out["cpu_over_one"] = {mode: round(cpu[mode] / cpu["one"], 3) for mode in cpu}
-    digests = {run["answers_sha256"] for mode, run in runs.items() if mode != "floor"}
+    digests = {run["answers_sha256"] for mode, run in runs.items() if "answers_sha256" in run}
     out["same_answers"] = len(digests) <= 1
     return out
 
 
 def report(runs: dict[str, dict[str, Any]], summary: dict[str, Any], size: int) -> str:
-    lines = [f"input: {runs['floor']['rows']:,} posts, {size / 2**20:.1f} MiB of Parquet"]
+    rows = next(iter(runs.values()))["rows"] if runs else 0
+    lines = [f"input: {rows:,} posts, {size / 2**20:.1f} MiB of Parquet"]
     lines.append(
         f"{'mode':<9}{'rows/s':>9}{'seconds':>9}{'CPU ms/row':>12}{'peak RSS MB':>13}"
         "  workers' peak RSS MB"
@@ -217,6 +236,11 @@ def report(runs: dict[str, dict[str, Any]], summary: dict[str, Any], size: int) 
             lines.append(
                 f"{mark} {name.replace('_', ' ')}: {summary[name]:.2f}x (target >= {target}x)"
             )
+    if "pair_over_floor" in summary:
+        lines.append(
+            f"two floor processes at once: {summary['pair_over_floor']:.2f}x one (this machine's "
+            "ceiling for two processes)"
+        )
     lines.append(f"answers: {'the same' if summary['same_answers'] else 'DIFFERENT'} in every run")
     return "\n".join(lines)
 
@@ -251,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         runs = {}
         for mode in modes:
             print(f"{mode} ...", flush=True)
-            runs[mode] = run_child(mode, source, args.artifacts, scratch)
+            if mode == "pair":
+                runs[mode] = run_pair(source, args.artifacts, scratch)
+            else:
+                runs[mode] = run_child(mode, source, args.artifacts, scratch)
             shutil.rmtree(scratch / f"{mode}.out", ignore_errors=True)
     summary = summarise(runs)
     print(report(runs, summary, size))

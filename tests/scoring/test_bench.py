@@ -26,9 +26,10 @@ def test_bench_score_smoke(store: Store, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record = json.loads((tmp_path / "latest-score.json").read_text())
-    assert list(record["runs"]) == ["floor", "one", "local", "cluster"]
+    assert list(record["runs"]) == ["floor", "one", "local", "cluster", "pair"]
     assert record["summary"]["same_answers"] is True
-    assert all(run["rows"] == 3000 for run in record["runs"].values())
+    assert [run["rows"] for run in record["runs"].values()] == [3000] * 4 + [6000]
+    assert record["summary"]["pair_over_floor"] > 0
     assert all(
         len(record["runs"][mode]["worker_peak_rss_mb"]) == 2 for mode in ("local", "cluster")
     )
