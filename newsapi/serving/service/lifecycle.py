@@ -33,7 +33,8 @@ from newsapi.store.served import stored_entry
 if TYPE_CHECKING:
     from newsapi.serving.tracing.spans import Tracing
 
-log = logging.getLogger(__name__)
+# the service's logger, as before the package was split: operators' filters keep working
+log = logging.getLogger("newsapi.serving.service")
 
 
 class ServedModel:
