@@ -280,26 +280,3 @@ def test_a_two_class_model_logs_its_absolute_decision_value_as_margin(tmp_path: 
             assert row["runner_up"] == names[int(d <= 0)]
             assert row["score"] == pytest.approx(abs(d), abs=1e-12)
             assert row["digest"] == entry_key("v1", text)
-
-
-def test_a_queue_filling_up_wakes_the_writer_before_its_next_look(
-    served: tuple[Artifact, Predictor], tmp_path: Path
-) -> None:
-    """The writer looks at its queue every POLL seconds; once a quarter of the queue's bound
-    is used, the call that crosses it wakes the writer (an event, set once per look), so that
-    a burst is taken before the queue overflows."""
-    metrics = Metrics()
-    log = PredictionLog(settings(tmp_path / "log", prediction_log_queue_bytes=8_000), metrics)
-    submit(log, served, ["one short text"])  # the thread is not started: nothing is taken
-    assert 0 < log.queued_bytes < 2_000
-    assert not log._wake.is_set()
-    calls = 1
-    while log.queued_bytes < 2_000:
-        submit(log, served, [f"another short text {calls}"])
-        calls += 1
-    assert log._wake.is_set()
-    log.start()
-    wait_for(lambda: log.queued_bytes == 0)
-    log.stop()
-    assert read_log(tmp_path / "log").num_rows == calls
-    assert sample_value(metrics, "newsapi_prediction_log_dropped_total", reason="queue") == 0

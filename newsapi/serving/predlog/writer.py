@@ -44,20 +44,18 @@ log = logging.getLogger("newsapi.serving.predlog")
 CALL_BYTES = 400
 TEXT_BYTES = 120
 FIGURES_BYTES = 200  # a text's figures: a tuple, a row of decision values, two ints
-# Calls the writer takes from the queue in one go, and turns into records together.
-DRAIN = 1024
+# Calls the writer takes from the queue in one go, and measures together.
+DRAIN = 256
 # Texts measured in one go (cache hits, scikit-learn's answers), then the thread lets go
 # of the GIL: a thread holding it makes the event loop wait up to the switch interval.
 MEASURE_CHUNK = 128
 # The writer looks at its queue this often (seconds) instead of waiting on it: a thread
 # blocked on the queue is woken by every submit, and each wake-up takes the GIL from the event
-# loop (a thread switch per request); looking now and then turns the records of many requests
-# into columns at once, and each look has fixed costs (the window gauges, an Arrow batch), so
-# it looks seldom. A queue filling up wakes it sooner: once WAKE_SHARE of its bound is used.
-# An idle writer looks less and less often, down to once every IDLE_POLL seconds.
-POLL = 0.2
+# loop for one record's measures (a thread switch per request); looking now and then
+# measures the texts of many requests in one model call. An idle writer looks less and
+# less often, down to once every IDLE_POLL seconds.
+POLL = 0.05
 IDLE_POLL = 1.0
-WAKE_SHARE = 0.25
 
 
 class PredictionLogError(NewsapiError):
@@ -83,8 +81,6 @@ class PredictionLog:
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._queued = 0  # bytes waiting: the bound is checked against it
         self._lock = threading.Lock()
-        self._wake = threading.Event()  # set: look at the queue now
-        self._wake_bytes = int(self.queue_bytes * WAKE_SHARE)
         self._thread: threading.Thread | None = None
         self._dropped = metrics.prediction_log_dropped.labels("queue")
         self._faults_seen: set[str] = set()
@@ -134,12 +130,9 @@ class PredictionLog:
                 self._dropped.inc(len(texts) if chosen is None else len(chosen))
                 return
             self._queued += size
-            wake = self._queued >= self._wake_bytes
         item = (time.time(), endpoint, request_id, model_version, predictor, target_names,
                 texts, categories, keys, trace_id, chosen, size, figures)  # fmt: skip
         self._queue.put(item)
-        if wake and not self._wake.is_set():  # once per look, not per call
-            self._wake.set()
 
     # -- the writer's thread -----------------------------------------------------------------
     def start(self) -> None:
@@ -163,7 +156,6 @@ class PredictionLog:
             return
         self._deadline = time.monotonic() + timeout
         self._queue.put(None)
-        self._wake.set()
         self._thread.join(timeout)
         self._thread = None
 
@@ -176,8 +168,7 @@ class PredictionLog:
         while not stopping:
             if len(items) < DRAIN:  # else more are waiting: no pause
                 pause = POLL if items else min(2 * pause, IDLE_POLL)
-                self._wake.wait(pause)
-                self._wake.clear()  # what woke it is in the queue: taken now
+                time.sleep(pause)
             items = []
             try:
                 while len(items) < DRAIN:
