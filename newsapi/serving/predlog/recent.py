@@ -39,7 +39,10 @@ class Recent:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._ids: dict[str, Logged] = {}
+        # plain tuples of strings and bytes, not Logged objects: the garbage collector stops
+        # tracking such tuples, so thousands of held ids add nothing to its passes while the
+        # server answers
+        self._ids: dict[str, tuple[str, str, bytes, int]] = {}
         self._lock = threading.Lock()
 
     def add(self, columns: Mapping[str, Sequence[Any]]) -> None:
@@ -53,11 +56,9 @@ class Recent:
                 if found is None:
                     if len(ids) >= self.limit:
                         del ids[next(iter(ids))]
-                    ids[request_id] = Logged(version, category, digest, 1)
-                elif found.digest != digest:
-                    ids[request_id] = Logged(
-                        found.model_version, found.category, found.digest, found.texts + 1
-                    )
+                    ids[request_id] = (version, category, digest, 1)
+                elif found[2] != digest:
+                    ids[request_id] = (found[0], found[1], found[2], found[3] + 1)
 
     def written(self) -> None:
         """The writer's thread: every record held so far is in a file now (or was dropped)."""
@@ -66,7 +67,8 @@ class Recent:
 
     def get(self, request_id: str) -> Logged | None:
         with self._lock:
-            return self._ids.get(request_id)
+            found = self._ids.get(request_id)
+        return None if found is None else Logged(*found)
 
 
 def find_logged(folder: Path, request_id: str) -> Logged | None:
