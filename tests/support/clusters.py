@@ -29,7 +29,8 @@ class DaskCluster:
 @contextlib.contextmanager
 def dask_cluster(logs: Path, workers: int = 2) -> Iterator[DaskCluster]:
     """A scheduler and ``workers`` workers, their output in ``logs``; yielded once every
-    worker has joined, stopped (terminated, killed after 20 s) on leaving."""
+    worker has joined, stopped (the workers, then the scheduler; each terminated, killed after
+    20 s) on leaving."""
     from distributed import Client
 
     port = free_port()
@@ -53,9 +54,13 @@ def dask_cluster(logs: Path, workers: int = 2) -> Iterator[DaskCluster]:
             client.wait_for_workers(workers, timeout=60)
         yield DaskCluster(address, processes)
     finally:
-        for process in reversed(processes):
+        # the workers first, while their scheduler still answers: a worker told to stop
+        # says goodbye to it, and waited 20 s and more when both were stopped at once
+        for process in processes[1:]:
             process.terminate()
-        for process in processes:
+        for process in [*processes[1:], processes[0]]:
+            if process is processes[0]:
+                process.terminate()
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
