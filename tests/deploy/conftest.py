@@ -1,6 +1,5 @@
-"""The container tests (marker ``image``) build and run images with podman: `make test` runs
-them with the rest (it installs podman and makes the base image first), `make image-test` only
-them."""
+"""The container tests (marker ``image``) build and run images with podman: they run only when
+asked for by ``-m image`` (``make image-test``), never as part of a plain run."""
 
 from __future__ import annotations
 
@@ -11,6 +10,15 @@ import pytest
 
 from tests.support.containers import Container, launch_container, make_image, podman, wait_container
 from tests.support.servers import free_port
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if "image" in (config.getoption("markexpr") or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("image") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
