@@ -40,6 +40,16 @@ _loads: dict[str, int] = {}
 _lock = threading.Lock()
 KEEP = 2
 
+#: the LocalCluster of ``--dask-scheduler local``: its workers never start the profiler (see
+#: :func:`set_profiler`), and their nannies spawn them without ``MALLOC_TRIM_THRESHOLD_``,
+#: which Dask sets by default: glibc then also fixes its mmap threshold, so every large NumPy
+#: buffer of the model's arithmetic is mapped and faulted in anew at each batch (several times
+#: the page faults of one process, and its system time; the docs' scoring page)
+LOCAL_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
+
 
 @dataclass(frozen=True)
 class ModelRef:
@@ -116,8 +126,7 @@ def connect(scheduler: str, workers: int | None) -> Iterator[Any]:
             import dask
 
             count = workers or os.cpu_count() or 1
-            # its workers never start the profiler (see set_profiler)
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
+            with dask.config.set(LOCAL_CONFIG):
                 cluster = stack.enter_context(
                     LocalCluster(  # type: ignore[no-untyped-call]
                         n_workers=count,

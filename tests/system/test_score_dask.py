@@ -134,6 +134,19 @@ def test_a_local_cluster_started_for_the_run_gives_the_same_output(
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir()), os.listdir(tmp_path)
 
 
+def test_the_local_cluster_spawns_its_workers_without_a_malloc_trim_threshold() -> None:
+    # Dask's nannies set MALLOC_TRIM_THRESHOLD_ in the workers they spawn, which also fixes
+    # glibc's mmap threshold: the model's NumPy buffers were mapped anew at every batch
+    from newsapi.scoring.cluster import connect
+
+    def seen(dask_worker: Any) -> tuple[str | None, bool]:
+        profiler = dask_worker.periodic_callbacks.get("profile")
+        return os.environ.get("MALLOC_TRIM_THRESHOLD_"), bool(profiler and profiler.is_running())
+
+    with connect("local", 1) as client:
+        assert list(client.run(seen).values()) == [(None, False)]
+
+
 @pytest.mark.slow  # waits out the client's 20 s connect timeout
 def test_an_unreachable_scheduler_is_one_line(store: tuple[Path, str], tmp_path: Path) -> None:
     root, _ = store
