@@ -60,6 +60,12 @@ def build_input(path: Path, rows: int) -> None:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory (``VmHWM``): not ``ru_maxrss``, which Linux carries
+    over ``exec`` from the parent's peak (each measure's child would report this bench's own,
+    the corpus in memory)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
