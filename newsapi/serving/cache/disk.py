@@ -8,6 +8,7 @@ entry is its answer alone, ~28 bytes, with no metadata that could hold the text.
 from __future__ import annotations
 
 import contextlib
+import logging
 import subprocess
 import sys
 import threading
@@ -17,8 +18,10 @@ from typing import Any
 
 import joblib
 
-from newsapi.serving.cache.faults import FaultLog
+from newsapi.serving.faults import FaultLog
 from newsapi.serving.metrics import Metrics
+
+log = logging.getLogger("newsapi.serving.cache")
 
 Entry = tuple[bytes, str]  # (entry key, category)
 # Where entries live in the store: <location>/joblib/newsapi/predictions/<32 hex digits>/
@@ -59,7 +62,7 @@ class DiskTier:
     def __init__(self, location: Path, bytes_limit: int, metrics: Metrics) -> None:
         self.location = Path(location)
         self.bytes_limit = bytes_limit
-        self.faults = FaultLog(metrics)
+        self.faults = FaultLog(log, "disk cache", "serving without it", metrics.cache_faults)
         self._lock = threading.Lock()
         self._trimmer: subprocess.Popen[str] | None = None
         try:

@@ -1,32 +1,9 @@
-"""Disk-cache faults: counted every time, logged once per kind."""
+"""Disk-cache faults: joblib's own warnings silenced, since the cache reports its faults
+itself (:class:`~newsapi.serving.faults.FaultLog`: counted every time, logged once per kind)."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import warnings
-
-from newsapi.serving.metrics import Metrics
-
-log = logging.getLogger("newsapi.serving.cache")
-
-
-class FaultLog:
-    """Counts a kind of fault every time and logs it only the first time."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-        self._seen: set[str] = set()
-        self._lock = threading.Lock()  # the writer and the model thread both report
-
-    def report(self, kind: str, message: str, *args: object) -> None:
-        """Count a fault of ``kind``; log it if it is the first of its kind."""
-        self.metrics.cache_faults.labels(kind).inc()
-        with self._lock:
-            first = kind not in self._seen
-            self._seen.add(kind)
-        if first:
-            log.warning("disk cache fault (%s): " + message + "; serving without it", kind, *args)
 
 
 def silence_joblib_cache_warnings() -> None:
@@ -34,8 +11,9 @@ def silence_joblib_cache_warnings() -> None:
 
     joblib reports a failed write with a ``warnings.warn`` whose text names the entry, so
     Python's "once per message" rule prints one per entry: a read-only cache folder logged
-    hundreds a second. :class:`FaultLog` reports those faults instead (counted, logged once
-    per kind). A process-wide filter: called once, at start-up.
+    hundreds a second. The disk tier's :class:`~newsapi.serving.faults.FaultLog` reports
+    those faults instead (counted, logged once per kind). A process-wide filter: called once,
+    at start-up.
     """
     from joblib.memory import CacheWarning
 

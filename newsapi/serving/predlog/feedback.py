@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsapi.serving.faults import FaultLog
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predlog.accuracy import Accuracy
 from newsapi.serving.predlog.files import log_files, trim, write_table
@@ -131,7 +132,10 @@ class FeedbackLog:
         self._thread: threading.Thread | None = None
         self._start = ""
         self._sequence = 0
-        self._faults_seen: set[str] = set()
+        self.faults = FaultLog(
+            log, "feedback", "records not written are dropped (counted in "
+            "newsapi_feedback_dropped), later faults of this kind only counted",
+        )  # fmt: skip
 
     def submit(self, record: Feedback) -> bool:
         """Queue ``record`` without waiting; False (counted) when the queue is full."""
@@ -196,20 +200,10 @@ class FeedbackLog:
             write_table(self.folder, name, as_table(records))
         except OSError as exc:
             self.metrics.feedback_dropped.labels("fault").inc(len(records))
-            self._fault("write", exc)
+            self.faults.report("write", "%s (in %s)", exc, self.folder)
             return
         try:
             trim(self.folder, self.bytes_limit, PATTERN)
         except OSError as exc:
-            self._fault("trim", exc)
+            self.faults.report("trim", "%s (in %s)", exc, self.folder)
         self.metrics.feedback_records.inc(len(records))  # counted once the folder is trimmed
-
-    def _fault(self, kind: str, exc: OSError) -> None:
-        """Log the first fault of each kind, as the prediction log does."""
-        if kind not in self._faults_seen:
-            self._faults_seen.add(kind)
-            log.warning(
-                "feedback fault (%s) in %s: %s; records not written are dropped (counted in "
-                "newsapi_feedback_dropped), later faults of this kind only counted",
-                kind, self.folder, exc,
-            )  # fmt: skip

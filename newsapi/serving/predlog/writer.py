@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from newsapi.errors import NewsapiError
+from newsapi.serving.faults import FaultLog
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Figures, Predictor
 from newsapi.serving.predlog.files import file_name, trim, write_table
@@ -83,7 +84,11 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._dropped = metrics.prediction_log_dropped.labels("queue")
-        self._faults_seen: set[str] = set()
+        self.faults = FaultLog(
+            log, "prediction log", "those records are dropped (counted in "
+            "newsapi_prediction_log_dropped), and later faults of this kind only counted",
+            metrics.prediction_log_faults,
+        )  # fmt: skip
         self._sequence = 0
         self._start = ""
         self._deadline = float("inf")  # set by stop(): records queued after it are dropped
@@ -237,7 +242,7 @@ class PredictionLog:
                 try:
                     records = columns_of(group, self.keep_text, MEASURE_CHUNK)
                 except Exception as exc:  # a model the measures trip on: the log, not serving
-                    self._fault("measure", exc)
+                    self.faults.report("measure", "%s (in %s)", exc, self.folder)
                     for item in group:
                         count = len(item[6]) if item[10] is None else len(item[10])
                         self.metrics.prediction_log_dropped.labels("fault").inc(count)
@@ -256,22 +261,11 @@ class PredictionLog:
         try:
             write_table(self.folder, name, table)
         except OSError as exc:
-            self._fault("write", exc)
+            self.faults.report("write", "%s (in %s)", exc, self.folder)
             self.metrics.prediction_log_dropped.labels("fault").inc(table.num_rows)
             return
         self.metrics.prediction_log_records.inc(table.num_rows)
         try:
             self.metrics.prediction_log_bytes.set(trim(self.folder, self.bytes_limit))
         except OSError as exc:
-            self._fault("trim", exc)
-
-    def _fault(self, kind: str, exc: Exception) -> None:
-        """Count a fault every time; log the first of each kind."""
-        self.metrics.prediction_log_faults.labels(kind).inc()
-        if kind not in self._faults_seen:
-            self._faults_seen.add(kind)
-            log.warning(
-                "prediction log fault (%s) in %s: %s; those records are dropped (counted in "
-                "newsapi_prediction_log_dropped), and later faults of this kind only counted",
-                kind, self.folder, exc,
-            )  # fmt: skip
+            self.faults.report("trim", "%s (in %s)", exc, self.folder)
