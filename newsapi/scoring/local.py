@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from newsapi.scoring.ahead import read_ahead
 from newsapi.scoring.batches import Scorer, Unread
 from newsapi.scoring.readers import read_piece
 from newsapi.scoring.sinks import Chunk, Parts, PartWriter
@@ -56,7 +57,7 @@ def score_piece(
     writer: PartWriter | None = None
     in_chunk = Unread()
     try:
-        for raw in read_piece(plan, piece, skip_rows=rows):
+        for raw in read_ahead(read_piece(plan, piece, skip_rows=rows)):
             count, offset = len(raw.texts), 0
             while offset < count:
                 if writer is None:
