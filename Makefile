@@ -123,20 +123,22 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir build/site
 
-## test: lint, build the docs, then the whole suite, with nbval over a copy of notebooks/ (so
-## that the run writes its model into build/, not over yours), and beside it the container
-## tests (`make image-test`, its output in build/image-test.log, printed at the end): they
-## mostly wait on podman, and the suite leaves about one of two cores idle on average, so
-## side by side they fit the 20-minute budget where one after the other did not (docs/deploy.md)
-test: $(STAMP) tools container-tools lint docs
+## test: the whole suite, with nbval over a copy of notebooks/ (so that the run writes its
+## model into build/, not over yours), and beside it, one after the other, lint, the docs'
+## strict build and the container tests (`make image-test`): their output goes to
+## build/checks.log, printed at the end, and any of them failing fails the run. They mostly
+## wait on podman or use one core, and the suite leaves about one of two cores idle on
+## average: side by side they fit the 20-minute budget where one after the other did not
+## (docs/deploy.md)
+test: $(STAMP) tools container-tools
 	rm -rf build/nbval && mkdir -p build/nbval && cp -r notebooks build/nbval/
-	@$(MAKE) --no-print-directory image-test >build/image-test.log 2>&1 & images=$$!; \
+	@$(MAKE) --no-print-directory -k lint docs image-test >build/checks.log 2>&1 & checks=$$!; \
 	$(BIN)/pytest tests build/nbval/notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
 	  -m "not slow" --durations=15 $(PYTEST_ARGS); suite=$$?; \
-	wait $$images; image=$$?; \
-	echo "--- the container tests (make image-test), run beside the suite: build/image-test.log"; \
-	cat build/image-test.log; \
-	[ $$suite -eq 0 ] && [ $$image -eq 0 ]
+	wait $$checks; checked=$$?; \
+	echo "--- lint, the docs and the container tests, run beside the suite: build/checks.log"; \
+	cat build/checks.log; \
+	[ $$suite -eq 0 ] && [ $$checked -eq 0 ]
 
 ## test-slow: only the long variants (marker `slow`; make test leaves them out to stay within
 ## its 20-minute budget on a 2-core machine)
