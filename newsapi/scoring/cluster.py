@@ -202,7 +202,9 @@ def run_on_dask(
         )
         report(finished.rows, piece.size)
     if todo:
-        shared = client.scatter(payload, broadcast=True)
+        # hash=False: a key of its own rather than Dask hashing the model's megabytes in this
+        # process while the workers wait (the workers check the sha256 themselves)
+        shared = client.scatter(payload, broadcast=True, hash=False)
         bare = Scorer(None, scorer.target_names, scorer.schema, scorer.scores, scorer.strict)
         bag = db.from_sequence(todo, npartitions=len(todo))  # type: ignore[no-untyped-call]
         scored = bag.map_partitions(_score_partition, plan, ref, shared, bare, parts)
