@@ -139,8 +139,10 @@ def run_wrk(
     seconds: int,
     threads: int,
     nonce: str,
+    cpus: str | None = None,
 ) -> WrkResult:
-    """One wrk run of ``scenario`` against ``127.0.0.1:port``."""
+    """One wrk run of ``scenario`` against ``127.0.0.1:port``, pinned to ``cpus`` (a taskset
+    CPU list) when given."""
     command = [
         wrk, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s",
         f"--timeout={WRK_TIMEOUT_SECONDS}s", "--latency",
@@ -150,6 +152,8 @@ def run_wrk(
     args = scenario.script_args(nonce)
     if args:
         command += ["--", *args]
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(

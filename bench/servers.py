@@ -123,7 +123,8 @@ def _listening_inode(port: int) -> int | None:
     return None
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started that still run (all its threads' children)."""
     found: list[int] = []
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{pid}/task").iterdir():
@@ -133,7 +134,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _descendants(pid: int) -> list[int]:
-    found = _children(pid)
+    found = children(pid)
     return found + [grandchild for child in found for grandchild in _descendants(child)]
 
 
@@ -190,10 +191,12 @@ def cpu_seconds(pid: int) -> float | None:
 class Server:
     """One running uvicorn; use :func:`running` to get one that is always stopped."""
 
-    def __init__(self, app: AppSpec, workers: int, repo: Path) -> None:
+    def __init__(self, app: AppSpec, workers: int, repo: Path, cpus: str | None = None) -> None:
         self.app = app
         self.workers = workers
         self.repo = repo
+        # a taskset CPU list the server and all its threads and children are pinned to
+        self.cpus = cpus
         self.port = free_port()
         self._tmp = tempfile.TemporaryDirectory(prefix=f"bench-{app.name}-")
         self.tmp = Path(self._tmp.name)
@@ -215,6 +218,8 @@ class Server:
             "--host", HOST, "--port", str(self.port), "--workers", str(self.workers),
             "--no-access-log", "--log-level", "warning", *self.app.args,
         ]  # fmt: skip
+        if self.cpus is not None:  # taskset execs uvicorn: the pid stays the server's
+            command = ["taskset", "-c", self.cpus, *command]
         with self.log_path.open("wb") as log:
             self.started_at = time.perf_counter()
             self.proc = subprocess.Popen(
@@ -285,7 +290,7 @@ class Server:
             if self.workers == 1:
                 pids = [self.proc.pid]
             else:
-                pids = [pid for pid in _children(self.proc.pid) if _holds_socket(pid, inode)]
+                pids = [pid for pid in children(self.proc.pid) if _holds_socket(pid, inode)]
             if len(pids) == self.workers and all(_accepting(pid, inode) for pid in pids):
                 self.worker_pids = sorted(pids)
                 return
@@ -329,9 +334,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(app: AppSpec, workers: int, repo: Path) -> Iterator[Server]:
-    """A started, ready server, stopped on the way out whatever happens."""
-    server = Server(app, workers, repo)
+def running(app: AppSpec, workers: int, repo: Path, cpus: str | None = None) -> Iterator[Server]:
+    """A started, ready server (pinned to ``cpus``, a taskset list, when given), stopped on
+    the way out whatever happens."""
+    server = Server(app, workers, repo, cpus)
     try:
         server.start()
         server.wait_ready()
