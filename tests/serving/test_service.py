@@ -111,11 +111,15 @@ def test_weights_laid_out_for_predict_give_the_same_answers(
         assert np.array_equal(as_saved.decision_function(texts), laid_out.decision_function(texts))
 
 
-def test_a_short_text_alone_is_computed_on_the_event_loop_and_others_wait_for_the_thread(
+def test_short_texts_alone_or_in_a_small_batch_are_computed_on_the_event_loop(
     tiny_model: Artifact, tmp_path: Path
 ) -> None:
-    """Alone and short, a text skips the model thread; longer, in company, or behind a model
-    call in progress, it goes through the micro-batcher. The answers are the same."""
+    """Alone and short, a text skips the model thread; in company, the micro-batch of short
+    texts does too while it holds at most INLINE_BATCH_TIMES times inline_max_chars
+    characters and the model thread is free. A longer text, a larger batch, or one behind a
+    model call in progress goes to the model thread. The answers are the same."""
+    from newsapi.serving.service.classifier import INLINE_BATCH_TIMES
+
     settings = Settings.of(
         model_path=tiny_model.path, cache_dir=tmp_path / "cache", bulk_process=False
     )
@@ -123,6 +127,11 @@ def test_a_short_text_alone_is_computed_on_the_event_loop_and_others_wait_for_th
     short = "the rocket reached orbit"
     long = " ".join(["the rocket reached orbit"] * (bound // 24 + 1))
     assert len(short) <= bound < len(long)
+    # short texts together over the batch budget: one more than fits
+    near = " ".join(["the rocket reached orbit"] * (bound // 25 - 1))
+    over = [f"{near} {i}" for i in range(INLINE_BATCH_TIMES + 1)]
+    assert max(map(len, over)) <= bound
+    assert sum(map(len, over)) > INLINE_BATCH_TIMES * bound
 
     def expected(text: str) -> str:
         return tiny_model.target_names[int(tiny_model.pipeline.predict([text])[0])]
@@ -137,12 +146,18 @@ def test_a_short_text_alone_is_computed_on_the_event_loop_and_others_wait_for_th
             assert (inline._value.get(), thread._value.get()) == (1, 0)
             assert (await classifier.predict(long)).category == expected(long)
             assert (inline._value.get(), thread._value.get()) == (1, 1)
-            # another request in flight in this worker: the batcher, to share a model call
+            # other requests in flight in this worker: the batcher, whose small batch of
+            # short texts the event loop computes
             classifier.activity.begin()
             classifier.activity.begin()
-            text = f"{short} 2"
-            assert (await classifier.predict(text)).category == expected(text)
-            assert (inline._value.get(), thread._value.get()) == (1, 2)
+            texts = [f"{short} {i}" for i in range(3)]
+            found = await asyncio.gather(*map(classifier.predict, texts))
+            assert [f.category for f in found] == list(map(expected, texts))
+            assert (inline._value.get(), thread._value.get()) == (4, 1)
+            # short texts whose batch holds too many characters: the model thread
+            found = await asyncio.gather(*map(classifier.predict, over))
+            assert [f.category for f in found] == list(map(expected, over))
+            assert (inline._value.get(), thread._value.get()) == (4, 1 + len(over))
             classifier.activity.end()
             classifier.activity.end()
             # a large call holds the model thread: a single text queues behind it
@@ -153,8 +168,8 @@ def test_a_short_text_alone_is_computed_on_the_event_loop_and_others_wait_for_th
             text = f"{short} 3"
             assert (await classifier.predict(text)).category == expected(text)
             await bulk
-            assert inline._value.get() == 1
-            assert thread._value.get() == 2 + 1 + len(many)
+            assert inline._value.get() == 4
+            assert thread._value.get() == 1 + len(over) + 1 + len(many)
         finally:
             await classifier.stop()
 

@@ -1,6 +1,7 @@
 """The classifier service's predictions: the memory tier on the event loop, else the lean
-path right there for a short text alone, else the micro-batcher and the model thread, or the
-model in chunks (or the bulk process) for large calls."""
+path right there for a short text alone, else the micro-batcher, whose small batches of short
+texts the event loop computes too and the others the model thread, or the model in chunks (or
+the bulk process) for large calls."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ from newsapi.settings import Settings
 if TYPE_CHECKING:
     from newsapi.serving.tracing.spans import Tracing
 
+#: a micro-batch of short texts is computed on the event loop when it holds at most this many
+#: times ``inline_max_chars`` characters: under that, handing it to the model thread costs
+#: more than computing it (bench/pinned.py, docs/benchmarks "Every core it is given")
+INLINE_BATCH_TIMES = 4
+
 
 class Classifier(ServedModel):
     """Everything the routes need to classify texts; built and started in the app's lifespan
@@ -52,6 +58,7 @@ class Classifier(ServedModel):
         )
         self._explainer = Explainer(self.served, self._lane, settings.batching)
         self._inline_chars = settings.batching.inline_max_chars
+        self._inline_batch_chars = INLINE_BATCH_TIMES * self._inline_chars
 
     # -- predictions -------------------------------------------------------------------------
     async def predict(self, text: str) -> Prediction:
@@ -77,17 +84,11 @@ class Classifier(ServedModel):
             # round trip or a disk-tier read would take (the docs' "How a request is
             # served"): nobody waits behind it, so the event loop computes it.
             call = None if self.tracing is None else self.tracing.inline_call(version)
-            names, figures = artifact.target_names, None
-            if self.prediction_log is None:
-                category = predictor.categories(names, [text])[0]
-            else:  # with the figures the log records, from the same computation
-                [category], figured = predictor.categories_figured(names, [text])
-                figures = figured[0] if figured else None
+            [answer] = self._compute_here(artifact, predictor, [(key, text)])
             if call is not None:
                 call.end()
-            self.metrics.inline.inc()
-            self.metrics.inferred["lean"].inc()
-            self._remember(version, [(key, text)], [Computed(category, False)])
+            self._remember(version, [(key, text)], [answer])
+            category, figures = answer.category, answer.figures
             return Prediction(category, False, version, key, served, figures)
         found = await self._batcher.submit(Pending(version, key, text))
         if self.tracing is not None:
@@ -162,14 +163,50 @@ class Classifier(ServedModel):
         read_disk = self._reads_disk(len(unique))
         if self.tracing is not None:  # the current span: the batch's model call
             self.tracing.describe_model(version, predictor.inference, len(unique))
-        work = partial(self._classify, artifact, predictor, unique, read_disk=read_disk)
-        answers = await self._lane.run(work)
+        if self._here(predictor, unique):
+            answers = self._compute_here(artifact, predictor, unique)
+        else:
+            work = partial(self._classify, artifact, predictor, unique, read_disk=read_disk)
+            answers = await self._lane.run(work)
         computed = self._remember(version, unique, answers)
         each = [computed[key] for key in keys]
         return [
             Prediction(answer.category, answer.stored, version, key, served, answer.figures)
             for key, answer in zip(keys, each, strict=True)
         ]
+
+    def _here(self, predictor: Predictor, items: list[tuple[bytes, str]]) -> bool:
+        """Whether the event loop computes this micro-batch itself: the lean path can, the
+        model thread is free, and its texts are short (each at most ``inline_max_chars``,
+        together at most :data:`INLINE_BATCH_TIMES` times that). A small model call's
+        fixed costs (the hand-off to the model thread and back, the disk-tier reads) are
+        more than its texts' own: with few connections per worker they were most of what a
+        request cost more than the HTTP floor's."""
+        if predictor.lean is None or not self._lane.free:
+            return False
+        budget = self._inline_batch_chars
+        for _, text in items:
+            if len(text) > self._inline_chars:
+                return False
+            budget -= len(text)
+        return budget >= 0
+
+    def _compute_here(
+        self, artifact: Artifact, predictor: Predictor, items: list[tuple[bytes, str]]
+    ) -> list[Computed]:
+        """The lean path's answers for short ``items``, computed on the event loop (no disk
+        read, no thread hand-off), with the figures the prediction log records when it is on;
+        counted as inline."""
+        texts, names = [text for _, text in items], artifact.target_names
+        if self.prediction_log is None:
+            answers = [Computed(c, False) for c in predictor.categories(names, texts)]
+        else:
+            categories, figured = predictor.categories_figured(names, texts)
+            figures = figured if figured is not None else [None] * len(texts)
+            answers = [Computed(c, False, f) for c, f in zip(categories, figures, strict=True)]
+        self.metrics.inline.inc(len(items))
+        self.metrics.inferred["lean"].inc(len(items))
+        return answers
 
     def _reads_disk(self, count: int) -> bool:
         # A disk lookup (~33 µs) costs more than predicting a text in a large batch (~25 µs
