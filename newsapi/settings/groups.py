@@ -110,7 +110,9 @@ class BatchingSettings(_Group):
         description="a single text of at most this many characters, arriving while it is "
         "the worker's only request and the model thread is idle, is predicted on the event "
         "loop by the lean path (no thread hand-off, no disk-tier read: computing it costs "
-        "less than either); 0: every text goes through the model thread",
+        "less than either), and so is a micro-batch of such texts of at most 4 times this "
+        "many characters in all while the model thread is idle; 0: every text goes through "
+        "the model thread",
     )
     gil_switch_interval_ms: float = Field(
         2.0,
