@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+
 from prometheus_client import Counter
 
 
@@ -14,7 +15,9 @@ class FaultLog:
     the first time a kind occurs; every time counted in ``counter`` (labelled by kind) when
     there is one."""
 
-    def __init__(self, log: logging.Logger, what: str, after: str, counter: Counter | None = None) -> None:
+    def __init__(
+        self, log: logging.Logger, what: str, after: str, counter: Counter | None = None
+    ) -> None:
         self.log = log
         self.what = what
         self.after = after
