@@ -106,13 +106,15 @@ def test_file_watch_reloads_by_itself(start_server: Callable[..., Server], tmp_p
 def test_cache_faults_under_load(
     start_server: Callable[..., Server], tiny_model: Artifact, tmp_path: Path
 ) -> None:
-    # no memory tier: every request goes to the disk tier, where the faults are; and the
-    # writer writes while requests run (by default it waits for a pause in the traffic)
+    # no memory tier and nothing computed on the event loop (which never reads the disk
+    # tier): every request goes to the disk tier, where the faults are; and the writer
+    # writes while requests run (by default it waits for a pause in the traffic)
     server = start_server(
         tiny_model.path,
         NEWSAPI_CACHE_WRITE_BUDGET="1.0",
         NEWSAPI_MEMORY_CACHE_SIZE="0",
         NEWSAPI_CACHE_WRITE_QUIET_MS="0",
+        NEWSAPI_INLINE_MAX_CHARS="0",
     )
     cache = tmp_path / "cache"
     versions = {tiny_model.model_version: ""}
