@@ -67,6 +67,9 @@ def test_a_replacement_worker_starts_on_the_last_good_promoted_model(tmp_path: P
         "NEWSAPI_MODEL_PATH": str(store.served_path),
         "NEWSAPI_CACHE_DIR": str(tmp_path / "cache"),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        # uvicorn's supervisor waits this long on a worker killed while it pinged it (the
+        # default, 60 s, is the bound below)
+        "NEWSAPI_WORKER_HEALTHCHECK_TIMEOUT": "15",
     }
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
