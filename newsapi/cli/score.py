@@ -53,6 +53,13 @@ REPORT_NOTEBOOK = "05_score.ipynb"
     type=click.IntRange(min=1),
     help="worker processes of `--dask-scheduler local` (default: one per core)",
 )
+@click.option(
+    "--jobs",
+    metavar="N",
+    default="1",
+    show_default=True,
+    help="local processes that score pieces at once, without Dask (e.g. one per core)",
+)
 @click.option("--resume", is_flag=True, help="finish an interrupted run, reusing its parts")
 @click.option("--overwrite", is_flag=True, help="replace an existing output")
 @click.option("--strict", is_flag=True, help="refuse rows without text instead of skipping them")
@@ -87,6 +94,7 @@ def score(
     fmt: str | None,
     dask_scheduler: str | None,
     workers: int | None,
+    jobs: str,
     resume: bool,
     overwrite: bool,
     strict: bool,
@@ -103,6 +111,11 @@ def score(
 
     if workers is not None and dask_scheduler != "local":
         raise fail("--workers sets the workers of --dask-scheduler local; drop it or add that")
+    processes = int(jobs) if jobs.strip().isdigit() else 0
+    if processes < 1:
+        raise fail(f"--jobs {jobs!r}: give a number of processes, 1 or more")
+    if processes > 1 and dask_scheduler:
+        raise fail("--jobs runs local processes without Dask; drop it or --dask-scheduler")
     options = ScoreOptions(text_column, id_column, scores, fmt, strict, part_rows)
     # every process the run starts (a LocalCluster's workers, the report's kernel) ends with
     # it, however it ends: Ctrl-C, SIGTERM or SIGHUP (newsapi.cli.signals) included
@@ -116,6 +129,7 @@ def score(
                 options=options,
                 dask_scheduler=dask_scheduler,
                 workers=workers,
+                jobs=processes,
                 resume=resume,
                 overwrite=overwrite,
             )

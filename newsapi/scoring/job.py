@@ -114,14 +114,16 @@ def score(
     options: ScoreOptions | None = None,
     dask_scheduler: str | None = None,
     workers: int | None = None,
+    jobs: int = 1,
     resume: bool = False,
     overwrite: bool = False,
     stream: TextIO | None = None,
     bar: bool | None = None,
 ) -> Summary:
     """Score ``input`` into ``output`` with the promoted model (or ``model``, a version
-    prefix), in this process or on the Dask cluster ``dask_scheduler`` ("local": one started
-    for the run). Progress goes to ``stream`` (stderr): a bar on a terminal, else lines."""
+    prefix), in this process, in ``jobs`` local processes forked from it, or on the Dask
+    cluster ``dask_scheduler`` ("local": one started for the run). Progress goes to
+    ``stream`` (stderr): a bar on a terminal, else lines."""
     options = options or ScoreOptions()
     stream = stream or sys.stderr
     fmt, folder = output_layout(output, options.format)
@@ -164,6 +166,10 @@ def score(
                 results = run_on_dask(
                     client, plan, scorer, staging.parts, chosen.payload(), ref, progress.update
                 )
+            elif jobs > 1:
+                from newsapi.scoring.pool import run_processes
+
+                results = run_processes(plan, scorer, staging.parts, jobs, progress.update)
             else:
                 results = run_local(plan, scorer, staging.parts, progress.update)
         except InputError:
@@ -179,13 +185,17 @@ def score(
             ) from None
         except BaseException:  # Ctrl-C, a stop signal: the finished parts stay for --resume
             progress.close()
-            stack.close()  # a LocalCluster's workers are gone before their cut-short parts go
+            # a LocalCluster's workers are gone before their cut-short parts go (the processes
+            # of --jobs are, before run_processes raises)
+            stack.close()
             for scratch in staging.parts.folder.glob(".part-*.tmp"):
                 scratch.unlink(missing_ok=True)
             staging.release()
             raise
     progress.close()
-    summary = summarise(results, time.monotonic() - started, output, chosen, plan, dask_scheduler)
+    summary = summarise(
+        results, time.monotonic() - started, output, chosen, plan, dask_scheduler, jobs
+    )
     if summary.rows == 0:
         staging.discard()
         raise InputError(f"{input}: holds no rows to score")
@@ -223,6 +233,7 @@ def summarise(
     chosen: ScoringModel,
     plan: Plan,
     scheduler: str | None,
+    jobs: int = 1,
 ) -> Summary:
     unread = Unread()
     for result in results:
@@ -230,6 +241,8 @@ def summarise(
     rows = sum(result.rows for result in results)
     scored = rows - sum(result.reused for result in results)
     engine = f"Dask ({scheduler})" if scheduler else "this process"
+    if not scheduler and jobs > 1:
+        engine = f"{jobs} local processes"
     return Summary(rows, scored, unread, seconds, output, chosen.version, len(plan.pieces), engine)
 
 

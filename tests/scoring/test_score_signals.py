@@ -2,10 +2,11 @@
 it, ends as Ctrl-C does: the real command in a subprocess, on a real CSV file, signalled while
 its model holds a batch (:func:`tests.support.hold_slow_texts`: two part files of 500 rows are
 written, the third is being written). No process of the run survives it (a LocalCluster's
-workers included: each process is found by a mark the test puts in the command's environment,
-which every process it starts inherits), the caller's pipe reaches its end, the command ends by
-the signal with one line saying where its finished parts are, the part cut short is removed,
-and ``--resume`` finishes the run with the output of an uninterrupted one.
+workers and ``--jobs``' processes included: each process is found by a mark the test puts in
+the command's environment, which every process it starts or forks inherits), the caller's pipe
+reaches its end, the command ends by the signal with one line saying where its finished parts
+are, the part cut short is removed, and ``--resume`` finishes the run with the output of an
+uninterrupted one.
 """
 
 from __future__ import annotations
@@ -122,8 +123,9 @@ def stopped(store: Path, source: Path, out: Path, signum: int, *extra: str) -> s
     [
         [],
         pytest.param(["--dask-scheduler", "local", "--workers", "1"], marks=pytest.mark.slow),
+        ["--jobs", "2"],  # one piece: one process forked, ended with the command
     ],
-    ids=["this process", "LocalCluster"],
+    ids=["this process", "LocalCluster", "jobs"],
 )
 def test_a_run_stopped_by_sigterm_resumes_to_the_uninterrupted_output(
     slow_store: Path, source: Path, whole: pa.Table, tmp_path: Path, engine: list[str]
