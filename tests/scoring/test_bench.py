@@ -1,5 +1,5 @@
-"""The scoring benchmark runs every mode (the floor, one process, a LocalCluster, a real
-scheduler with two workers) on a small input, and every run writes the same answers. (No
+"""The scoring benchmark runs every mode (the floor, one process, a LocalCluster, ``--jobs 2``,
+a real scheduler with two workers, two floors at once) on a small input, and every run writes the same answers. (No
 timing is asserted: the figures come from `make bench-score`.)"""
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ def test_bench_score_smoke(store: Store, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record = json.loads((tmp_path / "latest-score.json").read_text())
-    assert list(record["runs"]) == ["floor", "one", "local", "cluster", "pair"]
+    assert list(record["runs"]) == ["floor", "one", "local", "jobs", "cluster", "pair"]
     assert record["summary"]["same_answers"] is True
-    assert [run["rows"] for run in record["runs"].values()] == [3000] * 4 + [6000]
+    assert [run["rows"] for run in record["runs"].values()] == [3000] * 5 + [6000]
     assert record["summary"]["pair_over_floor"] > 0
     assert all(
         len(record["runs"][mode]["worker_peak_rss_mb"]) == 2 for mode in ("local", "cluster")
     )
     assert "answers: the same in every run" in done.stdout
+    assert len(record["runs"]["jobs"]["worker_peak_rss_mb"]) == 1  # the larger of the two
+    assert record["runs"]["jobs"]["cpu_s"] > 0
     assert "local over one" in done.stdout
+    assert "jobs over one" in done.stdout
