@@ -118,8 +118,10 @@ def _count(scorer: Scorer, plan: Plan, piece: Piece) -> tuple[int, int]:
 class _Pool:
     """Forked processes, each told one task at a time through a pipe of its own."""
 
-    def __init__(self, count: int, scorer: Scorer) -> None:
+    def __init__(self) -> None:
         self.children: list[tuple[BaseProcess, Connection]] = []
+
+    def start(self, count: int, scorer: Scorer) -> None:
         for _ in range(count):
             mine, theirs = FORK.Pipe()
             process = FORK.Process(target=_serve, args=(theirs, scorer, os.getpid()), daemon=True)
@@ -184,8 +186,9 @@ class _Pool:
 
 @contextlib.contextmanager
 def _processes(count: int, scorer: Scorer) -> Iterator[_Pool]:
-    pool = _Pool(count, scorer)
-    try:
+    pool = _Pool()
+    try:  # a Ctrl-C between two forks ends the first process too
+        pool.start(count, scorer)
         yield pool
     except BaseException:
         for process, _ in pool.children:  # a piece cut short ends now, not at its end
