@@ -35,6 +35,10 @@ APPS = ("newsapi", "newsapi-log", "floor", "seed")
 # 1 worker, right after newsapi's own run there, for a target comparing the two
 # (report.log_target); the full run's default, not the smoke run's.
 VARIANTS = {"newsapi-log": "unique"}
+# The log's target compares two servers' rates, each of which drifts by several percent from
+# one run to the next here: it reads the median of this many pairs (newsapi, then the variant,
+# one right after the other), the first pair being the scenario's own runs.
+VARIANT_PAIRS = 3
 SCENARIOS = ("repeated", "unique", "v2", "explanation", "batch")  # batch last: it leaves a backlog
 NEWSAPI_ONLY = {"batch", "v2", "explanation"}  # routes the reference apps do not have
 V2_PATH = "/v2/models/newsgroups/infer"
@@ -68,6 +72,8 @@ class Settings:
             if scenario not in NEWSAPI_ONLY or app == "newsapi"
         )
         variants = sum(1 for app in self.apps if VARIANTS.get(app) in self.scenarios)
+        if "newsapi" in self.apps:  # the pairs after the first
+            variants *= 1 + 2 * (VARIANT_PAIRS - 1)
         return per_workers * len(self.workers) + variants * (report.TARGET_WORKERS in self.workers)
 
 
@@ -309,6 +315,7 @@ class Run:
         self.model = model
         self.wrk = wrk
         self.rows: list[report.Row] = []
+        self.pairs: list[tuple[report.Row, report.Row]] = []  # see measure_pairs
         self.starts: list[report.Row] = []
         self.failures: list[str] = []
         self.compute: dict[str, Any] | None = None
@@ -393,9 +400,28 @@ class Run:
                             variant = server.app.name in VARIANTS
                             if load in mine and (not variant or connections == target):
                                 self.measure(server, loads[load], connections)
+                    if connections == target:
+                        self.measure_pairs([server for server, _, _ in ready], loads, target)
             self.ready = []
             for server, start, _ in ready:
                 start["rss_kib_after_load"] = server.rss_kib()
+
+    def measure_pairs(
+        self, servers: list[Server], loads: dict[str, Scenario], connections: int
+    ) -> None:
+        """The pairs after the first of each variant's comparison (:data:`VARIANT_PAIRS`):
+        newsapi, then the variant, again; their rows go to :attr:`pairs`, not the table."""
+        by_name = {server.app.name: server for server in servers}
+        base = by_name.get("newsapi")
+        for name, load in VARIANTS.items():
+            variant = by_name.get(name)
+            if base is None or variant is None or load not in loads:
+                continue
+            for repeat in range(1, VARIANT_PAIRS):
+                off = self.measure(base, loads[load], connections, repeat=repeat)
+                on = self.measure(variant, loads[load], connections, repeat=repeat)
+                if off is not None and on is not None:
+                    self.pairs.append((off, on))
 
     def settle(self) -> None:
         """Wait until every running server is idle (its workers under 3% of a core for a
@@ -445,13 +471,17 @@ class Run:
             return None
         return server
 
-    def measure(self, server: Server, scenario: Scenario, connections: int) -> None:
-        """Warm up, then one measured wrk run; a row in :attr:`rows`."""
+    def measure(
+        self, server: Server, scenario: Scenario, connections: int, repeat: int = 0
+    ) -> report.Row | None:
+        """Warm up, then one measured wrk run; a row in :attr:`rows` (a ``repeat`` of a
+        variant's pair: only returned); None when wrk failed."""
         settings = self.settings
         self.done += 1
+        again = f" (pair {repeat + 1})" if repeat else ""
         label = (
             f"[{self.done:>2}/{settings.total_runs}] {scenario.name:<8} {server.app.name:<7} "
-            f"w{server.workers} c{connections:<3}"
+            f"w{server.workers} c{connections:<3}{again}"
         )
         try:
             self.settle()
@@ -469,7 +499,7 @@ class Run:
         except WrkError as exc:
             self.failures.append(f"{label.strip()}: {exc}".splitlines()[0])
             self.log(f"{label} WRK FAILED {exc}")
-            return
+            return None
         row: report.Row = {
             "scenario": scenario.name,
             "app": server.app.name,
@@ -489,7 +519,10 @@ class Run:
             )
         if server.app.name in VARIANTS:  # what the log could not keep up with: not measured
             row["log_dropped"] = log_dropped(server.port)
-        self.rows.append(row)
+        if repeat:
+            row["pair"] = repeat + 1
+        else:
+            self.rows.append(row)
         hits = "" if result.cache_hits is None else f", {result.cache_hits} cache hits"
         self.log(
             f"{label} {result.requests_per_s:>9.1f} req/s  p50 {result.p50_ms:.2f} ms  "
@@ -498,6 +531,7 @@ class Run:
         if scenario.unique and result.cache_hits:
             # the generator's promise is broken: the unique figures would be wrong
             self.failures.append(f"{label.strip()}: {result.cache_hits} cache hits")
+        return row
 
     def measure_fairness(self, app: AppSpec) -> None:
         """The fairness scenario on a fresh newsapi, 1 worker (see bench/fairness.py)."""
@@ -529,7 +563,7 @@ class Run:
         )
         targets += [report.tail_target(self.rows), *report.fairness_targets(self.fairness)]
         targets += report.lean_targets(self.rows, self.compute, settings.connections)
-        targets.append(report.log_target(self.rows, settings.connections))
+        targets.append(report.log_target(self.rows, settings.connections, self.pairs))
         return {
             "meta": _meta(self.model, self.wrk, started),
             "settings": {
@@ -548,6 +582,7 @@ class Run:
             "compute_floor": self.compute,
             "starts": self.starts,
             "runs": [_json_safe(row) for row in self.rows],
+            "variant_pairs": [[_json_safe(off), _json_safe(on)] for off, on in self.pairs],
             "fairness": None
             if self.fairness is None
             else {k: _json_safe(v) if isinstance(v, dict) else v for k, v in self.fairness.items()},

@@ -42,3 +42,27 @@ def test_bench_smoke(real_model: Artifact, tmp_path: Path) -> None:
     assert fairness["loaded"]["errors"] == 0
     assert fairness["batch_errors"] == []
     assert min(fairness["batches_completed"]) >= 1
+
+
+def test_bench_log_target_reads_the_median_of_three_pairs(
+    real_model: Artifact, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--apps", "newsapi,newsapi-log",
+         "--scenarios", "unique", "--connections", "4", "--no-fairness",
+         "--model", str(real_model.path), "--results-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "latest-smoke.json").read_text())
+    # the scenario's own pair is in the table; the two after it, newsapi then the log, are not
+    assert [(r["app"], r["scenario"]) for r in results["runs"]] == [
+        ("newsapi", "unique"), ("newsapi-log", "unique"),
+    ]  # fmt: skip
+    pairs = results["variant_pairs"]
+    assert [[off["app"], on["app"]] for off, on in pairs] == [["newsapi", "newsapi-log"]] * 2
+    assert [off["pair"] for off, _ in pairs] == [2, 3]
+    assert all(row["errors"] == 0 and row["requests"] > 0 for pair in pairs for row in pair)
+    [target] = [t for t in results["targets"] if t["name"].startswith("prediction log")]
+    assert "median of 3 pairs" in target["detail"]
+    assert "0 dropped" in target["detail"]
