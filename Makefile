@@ -189,9 +189,10 @@ monitor: $(STAMP)
 	  export_html(Path("artifacts/monitor.ipynb"))'
 	$(BIN)/newsapi index
 
-## bench-score: `newsapi score` over one input on one process, a 2-worker LocalCluster and a
-## real scheduler with 2 workers, against the compute floor (in-process predict), and two
-## floors at once (`pair`: what two processes can compute together here, the ceiling)
+## bench-score: `newsapi score` over one input on one process, two local processes (`--jobs 2`),
+## a 2-worker LocalCluster and a real scheduler with 2 workers, against the compute floor
+## (in-process predict), and two floors at once (`pair`: what two processes can compute
+## together here, the ceiling)
 bench-score: $(STAMP)
 	@[ -f $(MODEL) ] || { echo "no model in artifacts/: run 'make train' first"; exit 1; }
 	$(BIN)/python -m bench.score
