@@ -401,21 +401,23 @@ class Run:
                             if load in mine and (not variant or connections == target):
                                 self.measure(server, loads[load], connections)
                     if connections == target:
-                        self.measure_pairs([server for server, _, _ in ready], loads, target)
+                        servers = [server for server, _, _ in ready]
+                        self.measure_pairs(servers, loads, name, target)
             self.ready = []
             for server, start, _ in ready:
                 start["rss_kib_after_load"] = server.rss_kib()
 
     def measure_pairs(
-        self, servers: list[Server], loads: dict[str, Scenario], connections: int
+        self, servers: list[Server], loads: dict[str, Scenario], scenario: str, connections: int
     ) -> None:
-        """The pairs after the first of each variant's comparison (:data:`VARIANT_PAIRS`):
-        newsapi, then the variant, again; their rows go to :attr:`pairs`, not the table."""
+        """After ``scenario``'s runs: the pairs after the first of each variant compared in
+        it (:data:`VARIANT_PAIRS`), newsapi then the variant, again; their rows go to
+        :attr:`pairs`, not the table."""
         by_name = {server.app.name: server for server in servers}
         base = by_name.get("newsapi")
         for name, load in VARIANTS.items():
             variant = by_name.get(name)
-            if base is None or variant is None or load not in loads:
+            if base is None or variant is None or load != scenario:
                 continue
             for repeat in range(1, VARIANT_PAIRS):
                 off = self.measure(base, loads[load], connections, repeat=repeat)

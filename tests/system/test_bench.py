@@ -49,7 +49,7 @@ def test_bench_log_target_reads_the_median_of_three_pairs(
 ) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--apps", "newsapi,newsapi-log",
-         "--scenarios", "unique", "--connections", "4", "--no-fairness",
+         "--scenarios", "repeated,unique", "--connections", "4", "--no-fairness",
          "--model", str(real_model.path), "--results-dir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -57,9 +57,10 @@ def test_bench_log_target_reads_the_median_of_three_pairs(
     results = json.loads((tmp_path / "latest-smoke.json").read_text())
     # the scenario's own pair is in the table; the two after it, newsapi then the log, are not
     assert [(r["app"], r["scenario"]) for r in results["runs"]] == [
-        ("newsapi", "unique"), ("newsapi-log", "unique"),
+        ("newsapi", "repeated"), ("newsapi", "unique"), ("newsapi-log", "unique"),
     ]  # fmt: skip
-    pairs = results["variant_pairs"]
+    pairs = results["variant_pairs"]  # after the unique runs only, not after each scenario's
+    assert [[off["scenario"], on["scenario"]] for off, on in pairs] == [["unique", "unique"]] * 2
     assert [[off["app"], on["app"]] for off, on in pairs] == [["newsapi", "newsapi-log"]] * 2
     assert [off["pair"] for off, _ in pairs] == [2, 3]
     assert all(row["errors"] == 0 and row["requests"] > 0 for pair in pairs for row in pair)
