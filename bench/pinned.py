@@ -38,7 +38,7 @@ PY_SPY_RATE = 200  # samples a second: enough for a few-second run, cheap for th
 
 def measure(args: argparse.Namespace, wrk: str) -> list[dict[str, Any]]:
     """Each app, one pinned worker, the unique texts at each connection count."""
-    specs = app_specs(MODEL)
+    specs = app_specs(args.model)
     unique = scenarios(1)["unique"]
     extra = dict(pair.split("=", 1) for pair in args.env)
     rows: list[dict[str, Any]] = []
@@ -50,9 +50,11 @@ def measure(args: argparse.Namespace, wrk: str) -> list[dict[str, Any]]:
         with running(app, 1, REPO, str(args.server_cpu)) as server:
             pid = server.worker_pids[0]
             for connections in args.connections:
-                run_wrk(wrk, server.port, unique, connections=connections, seconds=args.warmup,
-                        threads=1, nonce=texts.new_nonce(), cpus=str(args.load_cpu))  # fmt: skip
-                time.sleep(0.5)  # the disk writer catches up
+                if args.warmup:  # wrk refuses a run of 0 s
+                    run_wrk(wrk, server.port, unique, connections=connections,
+                            seconds=args.warmup, threads=1, nonce=texts.new_nonce(),
+                            cpus=str(args.load_cpu))  # fmt: skip
+                    time.sleep(0.5)  # the disk writer catches up
                 spy = None
                 raw = Path(tempfile.mkstemp(prefix="pinned-", suffix=".txt")[1])
                 if args.py_spy:
@@ -152,7 +154,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="wrk connections (default: 8,16,32,64)",
     )
     parser.add_argument("--duration", type=int, default=5, help="seconds a measured run")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up before each")
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="seconds of warm-up before each (0: none)"
+    )
     parser.add_argument("--server-cpu", type=int, default=0, help="the worker's CPU (0)")
     parser.add_argument("--load-cpu", type=int, default=1, help="wrk's and py-spy's CPU (1)")
     parser.add_argument(
@@ -174,6 +178,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "NEWSAPI_BATCH_WINDOW_MS=1",
     )
     parser.add_argument("--results-dir", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument(
+        "--model", type=Path, default=REPO / MODEL, help=f"the artifact to serve ({MODEL})"
+    )
     args = parser.parse_args(argv)  # fmt: skip
     for name in args.apps:
         if name not in APPS:
@@ -181,12 +188,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for pair in args.env:
         if "=" not in pair:
             parser.error(f"--env: {pair!r} is not NAME=VALUE")
+    if args.duration < 1 or args.warmup < 0:
+        parser.error("--duration must be ≥ 1, --warmup ≥ 0 (whole seconds: wrk)")
     cpus = os.sched_getaffinity(0)
     for cpu in (args.server_cpu, args.load_cpu):
         if cpu not in cpus:
             parser.error(f"CPU {cpu} is not one this process may use ({sorted(cpus)})")
     if args.py_spy and not shutil.which(args.py_spy_path):
         parser.error(f"--py-spy: no py-spy at {args.py_spy_path}")
+    if not args.model.is_file():
+        parser.error(f"--model: no model at {args.model}; run 'make train' first")
     return args
 
 
@@ -197,9 +208,6 @@ def main(argv: list[str] | None = None) -> int:
     wrk = find_wrk()
     if wrk is None:
         print("wrk is not on the PATH: 'make tools' installs it", file=sys.stderr)
-        return 1
-    if not (REPO / MODEL).exists():
-        print("no model in artifacts/: run 'make train' first", file=sys.stderr)
         return 1
     rows = measure(args, wrk)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
