@@ -5,6 +5,7 @@ summary of a py-spy recording."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 from collections import Counter
@@ -101,7 +102,11 @@ def threads_cpu(pid: int) -> dict[int, float]:
 
 
 def thread_names(py_spy: str, pid: int) -> dict[int, str]:
-    """Python's name for each thread of ``pid``, by thread id (from ``py-spy dump``)."""
+    """Python's name for each thread of ``pid``, by thread id (from ``py-spy dump``); without
+    py-spy (it is not among the project's packages), the kernel's names, the main thread's
+    as Python calls it (Python 3.11 gives the kernel no thread name)."""
+    if shutil.which(py_spy) is None:
+        return _kernel_names(pid)
     out = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True,
                          check=False)  # fmt: skip
     names: dict[int, str] = {}
@@ -110,6 +115,17 @@ def thread_names(py_spy: str, pid: int) -> dict[int, str]:
             words = line.split(maxsplit=2)
             tid = int(words[1], 0)
             names[tid] = words[2].split(":", 1)[-1].strip().strip('"') if ":" in words[2] else ""
+    return names
+
+
+def _kernel_names(pid: int) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            names[int(task.name)] = (task / "comm").read_text().strip()
+        except OSError:  # the thread ended
+            continue
+    names[pid] = "MainThread"
     return names
 
 

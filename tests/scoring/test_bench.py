@@ -1,6 +1,6 @@
 """The scoring benchmark runs every mode (the floor, one process, a LocalCluster, ``--jobs 2``,
-a real scheduler with two workers, two floors at once) on a small input, and every run writes the same answers. (No
-timing is asserted: the figures come from `make bench-score`.)"""
+a real scheduler with two workers, two floors at once) on a small input, and every run writes
+the same answers. (No timing is asserted: the figures come from `make bench-score`.)"""
 
 from __future__ import annotations
 
