@@ -77,5 +77,9 @@ def _left_out(without_text: int, not_logged: int) -> str:
             "(NEWSAPI_PREDICTION_LOG_TEXT was off), which cannot be exported"
         )
     if not_logged:
-        parts.append(f"{not_logged} name requests no longer in the log (files removed)")
+        parts.append(
+            f"{not_logged} name requests not in the log's files (removed as the oldest, or "
+            "still held by a running server, which writes a file every "
+            "NEWSAPI_PREDICTION_LOG_FILE_SECONDS)"
+        )
     return "; ".join(parts) or "no labelled text"

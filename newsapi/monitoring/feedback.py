@@ -25,7 +25,8 @@ class Labelled:
     texts: dict[str, str] = field(default_factory=dict)  #: text -> its latest label
     feedback: int = 0  #: feedback records read
     without_text: int = 0  #: their request was logged without its text
-    not_logged: int = 0  #: their request is no longer in the log (its file was removed)
+    #: their request is not in the log's files (removed, or not written yet by a running server)
+    not_logged: int = 0
 
     @property
     def left_out(self) -> int:

@@ -71,6 +71,23 @@ def test_feedback_on_requests_logged_without_text_is_counted(
     assert rows(output) == [("the referee and the match", "sport")]
 
 
+def test_feedback_on_requests_whose_log_files_are_gone_is_counted(
+    start_server: Callable[..., Server], tiny_model: Artifact, tmp_path: Path
+) -> None:
+    folder, output = tmp_path / "log", tmp_path / "labelled.csv"
+    serve_and_label(start_server, tiny_model, folder, keep_text=True)
+    for path in folder.glob("predictions-*.parquet"):  # as the byte bound removes the oldest
+        path.unlink()
+    out = newsapi("feedback", "export", "--output", str(output), "--log-dir", str(folder))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == (
+        f"wrote 1 labelled texts to {output} (4 feedback records; 3 name requests not in the "
+        "log's files (removed as the oldest, or still held by a running server, which writes "
+        "a file every NEWSAPI_PREDICTION_LOG_FILE_SECONDS))\n"
+    )
+    assert rows(output) == [("the referee and the match", "sport")]
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

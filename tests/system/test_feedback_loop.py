@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from newsapi.model.params import TrainingParameters
+from newsapi.serving.predlog import read_log
 from newsapi.serving.predlog.feedback import read_feedback
 from newsapi.store.catalog import ModelStore
 from newsapi.training.run import corpus_for, train_and_store
@@ -62,6 +63,8 @@ def test_serve_log_label_export_train_compare_promote(
         assert response.status_code == 201, response.text
         assert response.json()["model_version"] == first
     wait_for(lambda: read_feedback(folder).num_rows == len(held_out), what="the feedback files")
+    # the export reads the log's files, and the last answers' file is written within a second
+    wait_for(lambda: read_log(folder).num_rows == len(held_out), what="the log's files")
 
     labelled = tmp_path / "labelled.csv"
     out = newsapi("feedback", "export", "--output", str(labelled), "--log-dir", str(folder))

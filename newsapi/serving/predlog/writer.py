@@ -183,7 +183,10 @@ class PredictionLog:
         while not stopping:
             if len(items) < DRAIN:  # else more are waiting: no pause
                 pause = POLL if items else min(2 * pause, IDLE_POLL)
-                self._wake.wait(pause)
+                wait = pause
+                if held:  # awake when the held records' file is due, not up to IDLE_POLL later
+                    wait = min(pause, max(0.0, first + self.file_seconds - time.monotonic()))
+                self._wake.wait(wait)
                 self._wake.clear()
             items = []
             try:
