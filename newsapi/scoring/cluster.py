@@ -21,6 +21,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sklearn
@@ -28,7 +29,7 @@ import sklearn
 from newsapi.errors import NewsapiError
 from newsapi.model.artifact import ArtifactError, ChecksumMismatchError, sha256_bytes
 from newsapi.scoring.batches import Scorer
-from newsapi.scoring.local import OnProgress, PieceResult, score_piece
+from newsapi.scoring.local import OnProgress, PieceResult, first_rows, score_piece
 from newsapi.scoring.readers import count_rows
 from newsapi.scoring.sinks import Parts
 from newsapi.scoring.sources import Piece, Plan
@@ -190,12 +191,12 @@ def run_on_dask(
 
     report = on_progress or (lambda rows, size: None)
     results: dict[int, PieceResult] = {}
-    first_rows = _first_rows(client, plan, parts)
+    first = first_rows(plan, parts, partial(_count_on, client, plan))
     todo = []
     for piece in plan.pieces:
         finished = parts.finished_piece(piece.index)
         if finished is None:
-            todo.append((piece, first_rows[piece.index]))
+            todo.append((piece, first[piece.index]))
             continue
         results[piece.index] = PieceResult(
             piece.index, finished.rows, finished.unread, finished.rows
@@ -220,26 +221,9 @@ def run_on_dask(
     return [results[piece.index] for piece in plan.pieces]
 
 
-def _first_rows(client: Any, plan: Plan, parts: Parts) -> dict[int, int]:
-    """Each piece's first row number: from the plan, from finished pieces, and otherwise
-    counted on the workers (CSV and JSON Lines pieces, when the id is the row number)."""
+def _count_on(client: Any, plan: Plan, pieces: list[Piece]) -> dict[int, int]:
+    """The rows of ``pieces``, counted on the workers."""
     import dask.bag as db
 
-    counts: dict[int, int] = {}
-    unknown = []
-    for piece in plan.pieces:
-        finished = parts.finished_piece(piece.index)
-        if finished is not None:
-            counts[piece.index] = finished.rows
-        elif piece.rows is not None:
-            counts[piece.index] = piece.rows
-        else:
-            unknown.append(piece)
-    if unknown and plan.row_numbers:
-        bag = db.from_sequence(unknown, npartitions=len(unknown))  # type: ignore[no-untyped-call]
-        counts.update(dict(client.compute(bag.map_partitions(_count_partition, plan)).result()))
-    first, row = {}, 0
-    for piece in plan.pieces:
-        first[piece.index] = row
-        row += counts.get(piece.index, 0)
-    return first
+    bag = db.from_sequence(pieces, npartitions=len(pieces))  # type: ignore[no-untyped-call]
+    return dict(client.compute(bag.map_partitions(_count_partition, plan)).result())

@@ -101,3 +101,29 @@ def run_local(
         results.append(result)
         row += result.rows
     return results
+
+
+def first_rows(
+    plan: Plan, parts: Parts, count: Callable[[list[Piece]], dict[int, int]]
+) -> dict[int, int]:
+    """Each piece's first row number: from the plan, from finished pieces, and otherwise from
+    ``count`` (each piece's index to its rows), asked only for the pieces whose rows are not
+    known when the id is the row number (CSV and JSON Lines pieces); the processes or the
+    workers count them (:mod:`.pool`, :mod:`.cluster`)."""
+    counts: dict[int, int] = {}
+    unknown = []
+    for piece in plan.pieces:
+        finished = parts.finished_piece(piece.index)
+        if finished is not None:
+            counts[piece.index] = finished.rows
+        elif piece.rows is not None:
+            counts[piece.index] = piece.rows
+        else:
+            unknown.append(piece)
+    if unknown and plan.row_numbers:
+        counts.update(count(unknown))
+    first, row = {}, 0
+    for piece in plan.pieces:
+        first[piece.index] = row
+        row += counts.get(piece.index, 0)
+    return first

@@ -26,12 +26,13 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterator
+from functools import partial
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from newsapi.scoring.batches import Scorer
-from newsapi.scoring.local import OnProgress, PieceResult, score_piece
+from newsapi.scoring.local import OnProgress, PieceResult, first_rows, score_piece
 from newsapi.scoring.readers import count_rows
 from newsapi.scoring.sinks import Parts
 from newsapi.scoring.sources import Piece, Plan
@@ -73,7 +74,7 @@ def run_processes(
         report(finished.rows, piece.size)
     if todo:
         with _processes(min(jobs, len(todo)), scorer) as pool:
-            first = _first_rows(pool, plan, parts)
+            first = first_rows(plan, parts, partial(_count_in, pool, plan))
             tasks: list[Task] = [
                 (_score, (plan, piece, parts, first[piece.index])) for piece in todo
             ]
@@ -84,27 +85,10 @@ def run_processes(
     return [results[piece.index] for piece in plan.pieces]
 
 
-def _first_rows(pool: _Pool, plan: Plan, parts: Parts) -> dict[int, int]:
-    """Each piece's first row number: from the plan, from finished pieces, and otherwise
-    counted by the processes (CSV and JSON Lines pieces, when the id is the row number)."""
-    counts: dict[int, int] = {}
-    unknown = []
-    for piece in plan.pieces:
-        finished = parts.finished_piece(piece.index)
-        if finished is not None:
-            counts[piece.index] = finished.rows
-        elif piece.rows is not None:
-            counts[piece.index] = piece.rows
-        else:
-            unknown.append(piece)
-    if unknown and plan.row_numbers:
-        tasks: list[Task] = [(_count, (plan, piece)) for piece in unknown]
-        counts.update(pool.run(tasks))
-    first, row = {}, 0
-    for piece in plan.pieces:
-        first[piece.index] = row
-        row += counts.get(piece.index, 0)
-    return first
+def _count_in(pool: _Pool, plan: Plan, pieces: list[Piece]) -> dict[int, int]:
+    """The rows of ``pieces``, counted by the processes."""
+    tasks: list[Task] = [(_count, (plan, piece)) for piece in pieces]
+    return dict(pool.run(tasks))
 
 
 def _score(scorer: Scorer, plan: Plan, piece: Piece, parts: Parts, first_row: int) -> PieceResult:

@@ -21,9 +21,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from newsapi.settings import MODEL_FILENAME
 from tests.scoring.helpers import Store, one_line, read_output, score, sentences
-from tests.support import NEWSAPI, newsapi, train_slow, wait_for, write_csv
+from tests.support import NEWSAPI, newsapi, wait_for, write_csv
 from tests.support.corpora import hold_environment
 
 MARK = "NEWSAPI_TEST_SCORE_JOBS_MARK"
@@ -32,13 +31,6 @@ FILES = {
     "b.csv": [*sentences(300, seed=1), "a slow one", *sentences(300, seed=2)],
     "c.csv": sentences(900, seed=3),
 }
-
-
-@pytest.fixture(scope="module")
-def slow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("slow-artifacts")
-    train_slow(root / MODEL_FILENAME)
-    return root
 
 
 @pytest.fixture(scope="module")

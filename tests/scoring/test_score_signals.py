@@ -24,21 +24,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from newsapi.settings import MODEL_FILENAME
 from newsapi.store.staging import deferred_signals
 from tests.scoring.helpers import sentences
-from tests.support import NEWSAPI, newsapi, train_slow, wait_for, write_csv
+from tests.support import NEWSAPI, newsapi, wait_for, write_csv
 from tests.support.corpora import hold_environment
 
 MARK = "NEWSAPI_TEST_SCORE_SIGNALS_MARK"
 ROWS = [*sentences(1_000), "a slow one", *sentences(700, seed=1)]
-
-
-@pytest.fixture(scope="module")
-def slow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("slow-artifacts")
-    train_slow(root / MODEL_FILENAME)
-    return root
 
 
 @pytest.fixture(scope="module")
