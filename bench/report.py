@@ -518,13 +518,14 @@ def log_target(
         return Target(name, None, f"no requests/s to compare ({at})")
     ratio = statistics.median(r for r in ratios if r is not None)
     # records the log dropped cost less than logging them: a run that dropped any misses
-    dropped = [b.get("log_dropped") for _, b in every]
-    shown = "unknown" if None in dropped else f"{max(d for d in dropped if d is not None):.0f}"
+    dropped: list[float | None] = [b.get("log_dropped") for _, b in every]
+    most = None if None in dropped else max(d for d in dropped if d is not None)
+    shown = "unknown" if most is None else f"{most:.0f}"
     errors = sum(row["errors"] for pair in every for row in pair)
     each = ", ".join(f"{r:.2f}x" for r in ratios if r is not None)
     return Target(
         name,
-        ratio >= 0.9 and shown == "0" and errors == 0,
+        ratio >= 0.9 and most == 0 and errors == 0,
         f"{_num(on['requests_per_s'])} vs {_num(off['requests_per_s'])} req/s in the first pair; "
         f"median of {len(every)} pairs {ratio:.2f}x ({each}), target ≥ 0.9x with no record "
         f"dropped ({shown} dropped) and no error ({errors}) ({at})",
