@@ -11,7 +11,6 @@ compute exactly the same answers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any, Literal
 
 import numpy as np
@@ -35,6 +34,8 @@ Measured = tuple[int, float | None, ScoreKind, float, str]
 #: many of them are outside the vocabulary. :meth:`Predictor.measured` makes the
 #: :data:`Measured` of many at once, a few vector operations for them all.
 Figures = tuple[np.ndarray, int, int]
+#: :data:`Measured` of many texts as columns, one list per field
+MeasuredColumns = tuple[list[int], list[float | None], list[ScoreKind], list[float], list[str]]
 
 
 class NoScoresError(NewsapiError):
@@ -91,10 +92,17 @@ class Predictor:
     def measured(self, target_names: Sequence[str], figures: Sequence[Figures]) -> list[Measured]:
         """The :data:`Measured` of texts from their :data:`Figures` (computed by this
         predictor's lean path), all at once."""
+        return list(zip(*self.measured_columns(target_names, figures), strict=True))
+
+    def measured_columns(
+        self, target_names: Sequence[str], figures: Sequence[Figures]
+    ) -> MeasuredColumns:
+        """:meth:`measured` as columns, one list per field of :data:`Measured` (the
+        prediction log's writer stores columns: no tuple per text made and taken apart)."""
         if self.lean is None:
             raise NotCompiledError("figures come from the lean path")
         if not figures:
-            return []
+            return [], [], [], [], []
         rows, tokens, unknown = zip(*figures, strict=True)
         decisions = np.stack(rows)
         names = np.asarray(target_names, dtype=object)
@@ -107,14 +115,16 @@ class Predictor:
         names = np.asarray(target_names, dtype=object)
         if self.lean is not None:
             decisions, counts = self.lean.decisions_counted(texts)
-            return _measured(self.lean, names, decisions, counts)
-        vectorizer = self.pipeline[0]
-        analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
-        tokens = [analyze(text) for text in texts]
-        unknown = [sum(1 for word in words if word not in vocabulary) for words in tokens]
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            scores, kind = _sklearn_scores(self.pipeline, list(texts))
-        return _rows(names, scores, kind, ([len(words) for words in tokens], unknown))
+            columns = _measured(self.lean, names, decisions, counts)
+        else:
+            vectorizer = self.pipeline[0]
+            analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
+            tokens = [analyze(text) for text in texts]
+            unknown = [sum(1 for word in words if word not in vocabulary) for words in tokens]
+            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                scores, kind = _sklearn_scores(self.pipeline, list(texts))
+            columns = _columns(names, scores, kind, ([len(words) for words in tokens], unknown))
+        return list(zip(*columns, strict=True))
 
     def scores(
         self, target_names: list[str], texts: list[str]
@@ -170,12 +180,12 @@ def has_scores(pipeline: Any) -> bool:
 
 def _measured(
     lean: LeanModel, names: np.ndarray, decisions: np.ndarray, counts: Counts
-) -> list[Measured]:
+) -> MeasuredColumns:
     if lean.probabilities is not None:
-        return _rows(names, lean.probabilities_of(decisions), "probability", counts)
+        return _columns(names, lean.probabilities_of(decisions), "probability", counts)
     if lean.by_sign:  # one column s: as two, (0, s), so the margin is |s|
         decisions = np.column_stack([np.zeros(len(decisions)), decisions[:, 0]])
-    return _rows(names, decisions, "margin", counts)
+    return _columns(names, decisions, "margin", counts)
 
 
 def _sklearn_scores(pipeline: Any, texts: list[str]) -> tuple[np.ndarray, ScoreKind]:
@@ -187,8 +197,11 @@ def _sklearn_scores(pipeline: Any, texts: list[str]) -> tuple[np.ndarray, ScoreK
     return decisions, "margin"
 
 
-def _rows(names: np.ndarray, scores: np.ndarray, kind: ScoreKind, counts: Counts) -> list[Measured]:
-    """:data:`Measured` of each row of ``scores`` (texts x classes) and of ``counts``."""
+def _columns(
+    names: np.ndarray, scores: np.ndarray, kind: ScoreKind, counts: Counts
+) -> MeasuredColumns:
+    """The :data:`Measured` of each row of ``scores`` (texts x classes) and of ``counts``,
+    as columns."""
     # the best and the next best class of every row at once (stable: ties go to the first)
     order = np.argsort(-scores, axis=1, kind="stable")[:, :2]
     rows = np.arange(len(scores))
@@ -198,7 +211,7 @@ def _rows(names: np.ndarray, scores: np.ndarray, kind: ScoreKind, counts: Counts
         outside / count if count else None for count, outside in zip(tokens, unknown, strict=True)
     ]
     score = (top if kind == "probability" else top - second).tolist()
-    return list(zip(tokens, shares, repeat(kind), score, names[order[:, 1]].tolist(), strict=False))
+    return list(tokens), shares, [kind] * len(score), score, names[order[:, 1]].tolist()
 
 
 # The same answers as functions of a Predictor, or of a bare fitted pipeline (computed by

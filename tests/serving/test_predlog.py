@@ -239,9 +239,9 @@ def test_a_full_queue_drops_and_counts_and_stop_writes_what_was_queued(
     served: tuple[Artifact, Predictor], tmp_path: Path
 ) -> None:
     metrics = Metrics()
-    # the thread is not started yet, so nothing leaves the queue: two calls fit in 1,500 bytes
+    # the thread is not started yet, so nothing leaves the queue: two texts fit in 600 bytes
     log = PredictionLog(
-        settings(tmp_path / "log", prediction_log_queue_bytes=1_500,
+        settings(tmp_path / "log", prediction_log_queue_bytes=600,
                  prediction_log_file_seconds=3600.0),
         metrics,
     )  # fmt: skip

@@ -3,21 +3,24 @@ has not written yet (:class:`Recent`), then in every worker's files (:func:`find
 
 ``POST /feedback`` names a prediction by the ``X-Request-Id`` its answer carried. The records
 of the last seconds are still in the writer's memory (a file is written every
-``NEWSAPI_PREDICTION_LOG_FILE_SECONDS``), so the writer's thread keeps the request ids of the
-records it holds, with the answer and the model version, and forgets them once their file is
-written; older ones are read from the files, only their ``request_id`` column, newest file
-first, so that feedback on a recent prediction reads one file or none.
+``NEWSAPI_PREDICTION_LOG_FILE_SECONDS``): :class:`Recent` shares the record batches the
+writer holds for its next file, and searches them when asked; older records are read from
+the files, only their ``request_id`` column, newest file first, so that feedback on a recent
+prediction reads one file or none. Both searches are Arrow's (:func:`logged_in`): the
+writer's thread does no work per record for feedback, which is rare beside the answers.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from newsapi.serving.predlog.files import log_files
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,42 +36,45 @@ class Logged:
 
 
 class Recent:
-    """The request ids of the records a writer holds, not yet in a file (at most ``limit``:
-    a file's worth, since the writer writes a file once it holds that many bytes; beyond
-    it the oldest ids go, and are in a file by then)."""
+    """The record batches a writer holds, not yet in a file (a file's worth at most: the
+    writer writes one once it holds ``NEWSAPI_PREDICTION_LOG_FILE_BYTES``)."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        # plain tuples of strings and bytes, not Logged objects: the garbage collector stops
-        # tracking such tuples, so thousands of held ids add nothing to its passes while the
-        # server answers
-        self._ids: dict[str, tuple[str, str, bytes, int]] = {}
+    def __init__(self) -> None:
+        self._batches: list[pa.RecordBatch] = []
         self._lock = threading.Lock()
 
-    def add(self, columns: Mapping[str, Sequence[Any]]) -> None:
-        """The writer's thread: records it has measured, as columns."""
-        fields = (columns["request_id"], columns["model_version"], columns["category"],
-                  columns["digest"])  # fmt: skip
+    def add(self, batch: pa.RecordBatch) -> None:
+        """The writer's thread: a batch it holds for its next file."""
         with self._lock:
-            ids = self._ids
-            for request_id, version, category, digest in zip(*fields, strict=True):
-                found = ids.get(request_id)
-                if found is None:
-                    if len(ids) >= self.limit:
-                        del ids[next(iter(ids))]
-                    ids[request_id] = (version, category, digest, 1)
-                elif found[2] != digest:
-                    ids[request_id] = (found[0], found[1], found[2], found[3] + 1)
+            self._batches.append(batch)
 
     def written(self) -> None:
         """The writer's thread: every record held so far is in a file now (or was dropped)."""
         with self._lock:
-            self._ids.clear()
+            self._batches = []
 
     def get(self, request_id: str) -> Logged | None:
         with self._lock:
-            found = self._ids.get(request_id)
-        return None if found is None else Logged(*found)
+            batches = list(self._batches)
+        if not batches:
+            return None
+        import pyarrow as pa
+
+        return logged_in(pa.Table.from_batches(batches), request_id)
+
+
+def logged_in(table: pa.Table, request_id: str) -> Logged | None:
+    """The records of ``request_id`` in ``table`` (log records; at least the columns
+    ``request_id``, ``model_version``, ``category`` and ``digest``), None when it has none."""
+    import pyarrow.compute as pc
+
+    mask = pc.equal(table.column("request_id"), request_id)
+    if not pc.any(mask).as_py():
+        return None
+    rows = table.select(["model_version", "category", "digest"]).filter(mask).to_pylist()
+    first = rows[0]
+    texts = len({row["digest"] for row in rows})
+    return Logged(first["model_version"], first["category"], first["digest"], texts)
 
 
 def find_logged(folder: Path, request_id: str) -> Logged | None:
@@ -82,14 +88,12 @@ def find_logged(folder: Path, request_id: str) -> Logged | None:
         path = folder / name
         try:
             ids = pq.read_table(path, columns=["request_id"]).column("request_id")
-            mask = pc.equal(ids, request_id)
-            if not pc.any(mask).as_py():
+            if not pc.any(pc.equal(ids, request_id)).as_py():
                 continue
-            columns = ["model_version", "category", "digest"]
-            rows = pq.read_table(path, columns=columns).filter(mask).to_pylist()
+            columns = ["request_id", "model_version", "category", "digest"]
+            found = logged_in(pq.read_table(path, columns=columns), request_id)
         except FileNotFoundError:  # removed by a worker keeping the folder under its bound
             continue
-        first = rows[0]
-        texts = len({row["digest"] for row in rows})
-        return Logged(first["model_version"], first["category"], first["digest"], texts)
+        if found is not None:
+            return found
     return None

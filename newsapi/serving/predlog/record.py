@@ -4,7 +4,7 @@ The measures (tokens, out-of-vocabulary share, top probability or margin, runner
 from the served model's own arithmetic (:meth:`newsapi.serving.predictor.Predictor.measure`):
 the vectorizer's analyzer and vocabulary, and the decision values the answer was chosen
 from. A text the lean path computed has them from that computation, at a vector operation
-per model call (:meth:`~newsapi.serving.predictor.Predictor.categories_measured`); the log
+per model call (:meth:`~newsapi.serving.predictor.Predictor.categories_figured`); the log
 writer's thread measures the others (cache hits, scikit-learn's answers) with the same
 function, so a record is the same whichever path made it.
 """
@@ -14,20 +14,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from newsapi.serving.cache import entry_keys
+from newsapi.serving.cache import entry_key
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from newsapi.serving.predictor import Figures, Measured, Predictor, ScoreKind
+    from newsapi.serving.predictor import Figures, Predictor, ScoreKind
 #: what a record without its text adds to a file before compression, about: the size that
 #: file rotation counts (the text's characters are added when it is kept)
 RECORD_BYTES = 160
@@ -121,61 +121,72 @@ def measure(predictor: Predictor, target_names: Sequence[str], texts: list[str])
 MEASURED = ("text_tokens", "oov_share", "score_kind", "score", "runner_up")
 
 
-#: what :meth:`~newsapi.serving.predlog.PredictionLog.submit` queues for one call: the time
-#: (seconds since the epoch), endpoint, request id, model version, predictor, target names,
-#: texts, categories, cache keys (or None), trace id, the texts sampled (None: all), the
-#: bytes it counts in the queue, and each text's :data:`~newsapi.serving.predictor.Figures`
-#: (or None: measured here)
+#: what :meth:`~newsapi.serving.predlog.PredictionLog.submit` queues for one text (a request of
+#: one text, the usual call): a flat tuple of the time (seconds since the epoch), endpoint,
+#: request id, model version, predictor, target names, text, category, cache key (or None),
+#: :data:`~newsapi.serving.predictor.Figures` (or None: measured by the writer), trace id and
+#: the bytes it counts in the queue. Flat, with no list of its own: it waits in the queue for
+#: up to a writer's poll, and each container object waiting there is one more object that
+#: every garbage collection of the serving process walks.
+Entry = tuple[Any, ...]
+(WHEN, ENDPOINT, REQUEST_ID, VERSION, PREDICTOR, NAMES, TEXT, CATEGORY, KEY, FIGURES, TRACE_ID,
+ SIZE) = range(12)  # fmt: skip
+ENTRY_FIELDS = 12
+#: what it queues for a call of several texts: an :data:`Entry` whose text, category, key
+#: and figures fields hold the call's lists (keys and figures: or None), and one field more,
+#: the indexes its sample chose (None: all); the writer makes the entries
+#: (:func:`entries_of`), so that a large call costs the request path no loop over its texts
 Call = tuple[Any, ...]
+CHOSEN = ENTRY_FIELDS
 
 
-def columns_of(calls: Sequence[Call], keep_text: bool, chunk: int) -> dict[str, list[Any]]:
-    """The records of ``calls`` answered by one model, as columns (one list per field of
+def entries_of(call: Call) -> Iterable[Entry]:
+    """The :data:`Entry` of each text of ``call`` that its sample chose; the call's bytes go
+    with the first."""
+    *fields, chosen = call
+    texts, categories, keys, figures = fields[TEXT : FIGURES + 1]
+    if chosen is not None:
+        texts, categories, keys, figures = (
+            None if part is None else [part[i] for i in chosen]
+            for part in (texts, categories, keys, figures)
+        )
+    same = [repeat(value) for value in fields[:TEXT]]
+    return zip(
+        *same, texts, categories,
+        repeat(None) if keys is None else keys,
+        repeat(None) if figures is None else figures,
+        repeat(fields[TRACE_ID]), chain((fields[SIZE],), repeat(0)),
+    )  # fmt: skip
+
+
+def columns_of(entries: Sequence[Entry], keep_text: bool, chunk: int) -> dict[str, list[Any]]:
+    """The records of ``entries`` answered by one model, as columns (one list per field of
     :class:`Record`; the time in microseconds since the epoch). The texts that came with
     their figures get their measures from them, all at once; the others (cache hits,
     scikit-learn's answers) are measured here, ``chunk`` texts per model call with the GIL
     let go between them: the same measures either way."""
-    calls = [call if call[10] is None else _sampled(call) for call in calls]
-    # the calls' fields as columns: the loops over texts run in C (chain), not per record
-    when, endpoints, request_ids, versions, _, _, sent, answers, keys, trace_ids, *_, given = zip(
-        *calls, strict=True
-    )
-    texts: list[str] = list(chain.from_iterable(sent))
-    if None in keys:  # the writer computes the cache keys of the calls that came without
-        keys = tuple(entry_keys(version, part) if got is None else got
-                     for version, part, got in zip(versions, sent, keys, strict=True))  # fmt: skip
-    figures: list[Figures | None] = list(
-        chain.from_iterable(
-            repeat(None, len(part)) if figured is None else figured
-            for part, figured in zip(sent, given, strict=True)
-        )
-    )
-    each_call: list[Sequence[Any]] = [when, endpoints, request_ids, versions, trace_ids]
-    counts = list(map(len, sent))
-    if any(count != 1 for count in counts):  # one value per text, not per call
-        each_call = [list(chain.from_iterable(map(repeat, values, counts))) for values in each_call]
-    times, *strings = map(list, each_call)
-    microseconds = np.round(np.asarray(times, dtype=np.float64) * 1e6).astype(np.int64)
+    # the entries' fields as columns: the loops over texts run in C (zip), not per record
+    (when, endpoints, request_ids, versions, _, _, texts, categories, keys, figures, trace_ids,
+     _) = map(list, zip(*entries, strict=True))  # fmt: skip
+    if None in keys:  # the writer computes the cache keys of the texts that came without
+        keys = [entry_key(version, text) if key is None else key
+                for version, text, key in zip(versions, texts, keys, strict=True)]  # fmt: skip
+    microseconds = np.round(np.asarray(when, dtype=np.float64) * 1e6).astype(np.int64)
     columns = {
         "time": microseconds.tolist(),
-        **dict(zip(("endpoint", "request_id", "model_version", "trace_id"), strings, strict=True)),
-        "category": list(chain.from_iterable(answers)),
+        "endpoint": endpoints,
+        "request_id": request_ids,
+        "model_version": versions,
+        "trace_id": trace_ids,
+        "category": categories,
         "text_chars": list(map(len, texts)),
-        "digest": list(chain.from_iterable(keys)),
+        "digest": keys,
         "text": texts if keep_text else [None] * len(texts),
     }
-    measures = _measures(calls[0][4], calls[0][5], texts, figures, chunk)
-    rows = zip(*measures, strict=True) if measures else repeat([], len(MEASURED))
-    columns.update(zip(MEASURED, map(list, rows), strict=True))
+    first = entries[0]
+    measured = _measures(first[PREDICTOR], first[NAMES], texts, figures, chunk)
+    columns.update(zip(MEASURED, measured, strict=True))
     return columns
-
-
-def _sampled(call: Call) -> Call:
-    """``call`` with only the texts its sample chose (and their categories, keys, figures)."""
-    chosen = call[10]
-    sent, answers, keys, given = ([part[i] for i in chosen] if part is not None else None
-                                  for part in (call[6], call[7], call[8], call[12]))  # fmt: skip
-    return (*call[:6], sent, answers, keys, *call[9:12], given)
 
 
 def _measures(
@@ -184,11 +195,12 @@ def _measures(
     texts: list[str],
     figures: list[Figures | None],
     chunk: int,
-) -> list[Measured]:
-    """Each text's measures: from its figures where it has them, else measured."""
+) -> Sequence[list[Any]]:
+    """Each text's measures, as columns (:data:`MEASURED`): from its figures where it has
+    them, else measured."""
+    if None not in figures:  # the model computed every text: no index to map
+        return predictor.measured_columns(names, cast("list[Figures]", figures))
     given = [figure for figure in figures if figure is not None]
-    if len(given) == len(texts):  # the model computed every text: no index to map
-        return predictor.measured(names, given)
     measures: list[Any] = list(figures)
     if given:
         have = [i for i, figure in enumerate(figures) if figure is not None]
@@ -202,4 +214,6 @@ def _measures(
         ):
             measures[i] = measure
         time.sleep(0)  # the GIL back to the event loop between chunks
-    return measures
+    if not measures:
+        return [[] for _ in MEASURED]
+    return [list(column) for column in zip(*measures, strict=True)]

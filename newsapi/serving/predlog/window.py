@@ -21,9 +21,24 @@ from newsapi.serving.metrics import Metrics
 #: model versions kept: the one served and the one before a reload, whose requests may
 #: still be logged while the new one serves
 VERSIONS = 2
+#: the record fields a window keeps, one deque each (plain strings and numbers: no tuple per
+#: record for the garbage collector to walk while it waits in the window)
+FIELDS = ("category", "score_kind", "score", "oov_share")
 
-# (category, score kind, score, out-of-vocabulary share) of one record
-Entry = tuple[str, str, float, float | None]
+
+class Window:
+    """The last ``size`` records of one model version: a bounded deque per field of
+    :data:`FIELDS`."""
+
+    def __init__(self, size: int) -> None:
+        self.categories: deque[str] = deque(maxlen=size)
+        self.kinds: deque[str] = deque(maxlen=size)
+        self.scores: deque[float] = deque(maxlen=size)
+        self.oov_shares: deque[float | None] = deque(maxlen=size)
+        self.fields: tuple[deque[Any], ...] = (self.categories, self.kinds, self.scores,
+                                              self.oov_shares)  # fmt: skip
+        self.seen_categories: set[str] = set()  # those with a series
+        self.seen_kinds: set[str] = set()
 
 
 class Windows:
@@ -34,27 +49,25 @@ class Windows:
         self.metrics = metrics
         self.size = size
         self.versions = versions
-        self._windows: dict[str, deque[Entry]] = {}  # least recently logged first
-        self._categories: dict[str, set[str]] = {}  # each version's categories with a series
-        self._kinds: dict[str, set[str]] = {}
+        self._windows: dict[str, Window] = {}  # least recently logged first
 
     def add(self, columns: Mapping[str, Sequence[Any]]) -> None:
         """Add records given as columns (one per field of
         :class:`~newsapi.serving.predlog.record.Record`, oldest first) and set the gauges of
         the versions they touch."""
-        touched: list[str] = []
-        fields = ("category", "score_kind", "score", "oov_share")
-        entries = zip(*(columns[name] for name in fields), strict=True)
-        for version, entry in zip(columns["model_version"], entries, strict=True):
-            window = self._windows.get(version)
-            if window is None or version not in touched:
-                self._windows.pop(version, None)  # re-inserted: now the most recent
-                if window is None:
-                    window = deque(maxlen=self.size)
-                    self._categories[version], self._kinds[version] = set(), set()
-                self._windows[version] = window
-                touched.append(version)
-            window.append(entry)
+        versions = columns["model_version"]
+        fields = [columns[name] for name in FIELDS]
+        touched = list(dict.fromkeys(versions))  # in the order they were first logged
+        for version in touched:
+            window = self._windows.pop(version, None)  # re-inserted: now the most recent
+            self._windows[version] = window = window or Window(self.size)
+            if len(touched) == 1:  # one version in the batch, as between reloads
+                values: Sequence[Sequence[Any]] = fields
+            else:
+                rows = [i for i, logged in enumerate(versions) if logged == version]
+                values = [[field[i] for i in rows] for field in fields]
+            for kept, new in zip(window.fields, values, strict=True):
+                kept.extend(new)
         while len(self._windows) > self.versions:
             self._forget(next(iter(self._windows)))
         for version in touched:
@@ -63,28 +76,30 @@ class Windows:
 
     def _publish(self, version: str) -> None:
         metrics, window = self.metrics, self._windows[version]
-        metrics.prediction_window_records.labels(version).set(len(window))
-        counts = Counter(category for category, _, _, _ in window)
-        categories = self._categories[version]
+        size = len(window.categories)
+        metrics.prediction_window_records.labels(version).set(size)
+        counts = Counter(window.categories)
+        categories = window.seen_categories
         categories.update(counts)
         for category in categories:  # one that left the window goes to 0
-            share = counts.get(category, 0) / len(window)
+            share = counts.get(category, 0) / size
             metrics.prediction_window_category_share.labels(version, category).set(share)
-        kinds = self._kinds[version]
-        for kind in {kind for _, kind, _, _ in window} | kinds:
-            scores = [score for _, k, score, _ in window if k == kind]
+        kinds = window.seen_kinds
+        for kind in set(window.kinds) | kinds:
+            scores = [score for k, score in zip(window.kinds, window.scores, strict=True)
+                      if k == kind]  # fmt: skip
             mean = sum(scores) / len(scores) if scores else math.nan
             metrics.prediction_window_score.labels(version, kind).set(mean)
             kinds.add(kind)
-        shares = [share for _, _, _, share in window if share is not None]
+        shares = [share for share in window.oov_shares if share is not None]
         oov = sum(shares) / len(shares) if shares else math.nan
         metrics.prediction_window_oov_share.labels(version).set(oov)
 
     def _forget(self, version: str) -> None:
         """Drop a version's window and its series (in multiprocess mode the shared files keep
         them; ``/metrics`` leaves out the versions no live worker serves)."""
-        del self._windows[version]
-        kinds, categories = self._kinds.pop(version), self._categories.pop(version)
+        window = self._windows.pop(version)
+        kinds, categories = window.seen_kinds, window.seen_categories
         metrics = self.metrics
         if metrics.multiprocess:  # prometheus_client cannot remove a series there
             return

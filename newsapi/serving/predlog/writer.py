@@ -1,10 +1,11 @@
 """The log writer: one per worker process, a background thread fed by a queue bounded in bytes.
 
 :meth:`PredictionLog.submit` runs on the request path: it draws the sample, takes the time
-and queues one tuple of references to what the request already holds (the texts, their cache
-keys, the categories, the served model, the figures the model computed with the answers),
-or drops and counts it when the queue holds ``queue_bytes`` already; it never waits for the
-writer. The writer's thread turns the calls into columns
+and queues one tuple of references to what the request already holds (the text, its cache
+key, the category, the served model, the figures the model computed with the answer; a call
+of several texts queues their lists), or drops and counts it when the queue holds
+``queue_bytes`` already; it never waits for the writer. The writer's thread turns the texts
+into columns
 (:func:`~newsapi.serving.predlog.record.columns_of`, measuring only the texts that came
 without their figures: cache hits, scikit-learn's answers), converts them to Arrow as they
 come, holds the records of the next file in memory, and writes it whole
@@ -24,6 +25,8 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import chain, groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +36,31 @@ from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Figures, Predictor
 from newsapi.serving.predlog.files import file_name, trim, write_table
 from newsapi.serving.predlog.recent import Recent
-from newsapi.serving.predlog.record import FIELDS, RECORD_BYTES, as_batch, columns_of, schema
+from newsapi.serving.predlog.record import (
+    CHOSEN,
+    ENTRY_FIELDS,
+    FIELDS,
+    PREDICTOR,
+    RECORD_BYTES,
+    SIZE,
+    TEXT,
+    Call,
+    Entry,
+    as_batch,
+    columns_of,
+    entries_of,
+    schema,
+)
 from newsapi.serving.predlog.window import Windows
 from newsapi.serving.tracing import TRACE_ID
 from newsapi.settings import PredictionLogSettings
 
 log = logging.getLogger("newsapi.serving.predlog")
 
-# What one queued call costs beside its texts: the tuple, its lists' slots, the keys; a text
-# costs its characters (held alive until written) plus its slots.
+# What a queued text costs beside its characters (held alive until written): its entry's
+# tuple, its cache key, its request id; a call of several texts adds its lists.
+ENTRY_BYTES = 240
 CALL_BYTES = 400
-TEXT_BYTES = 120
 FIGURES_BYTES = 200  # a text's figures: a tuple, a row of decision values, two ints
 # Calls the writer takes from the queue in one go, and measures together: each drain has fixed
 # costs (the columns' conversion, the figures stacked and scored, the window gauges set), so a
@@ -82,8 +99,8 @@ class PredictionLog:
         self.queue_bytes = settings.prediction_log_queue_bytes
         self.metrics = metrics
         self.windows = Windows(metrics, settings.prediction_log_window)
-        self.recent = Recent(max(1, self.file_bytes // RECORD_BYTES))  # held ids, for feedback
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.recent = Recent()  # the held records, for feedback
+        self._queue: queue.SimpleQueue[Entry | Call | None] = queue.SimpleQueue()
         self._queued = 0  # bytes waiting: the bound is checked against it
         self._lock = threading.Lock()
         self._wake = threading.Event()  # set by submit over _wake_bytes, and by stop
@@ -126,24 +143,34 @@ class PredictionLog:
         if trace_id is None:  # the request's, when traces are on (:mod:`newsapi.serving.tracing`)
             trace_id = TRACE_ID.get()
         sample = self.sample
-        if sample < 1.0:
-            draw = random.random
-            chosen: list[int] | None = [i for i in range(len(texts)) if draw() < sample]
-            if not chosen:
-                return
+        item: Entry | Call
+        if len(texts) == 1 and sample >= 1.0:  # a request of one text: the usual call
+            text, figured = texts[0], None if figures is None else figures[0]
+            size = ENTRY_BYTES + len(text) + (0 if figured is None else FIGURES_BYTES)
+            count = 1
+            item = (time.time(), endpoint, request_id, model_version, predictor, target_names,
+                    text, categories[0], None if keys is None else keys[0], figured, trace_id,
+                    size)  # fmt: skip
         else:
-            chosen = None
-        size = CALL_BYTES + len(texts) * TEXT_BYTES + sum(map(len, texts))
-        if figures is not None:
-            size += len(texts) * FIGURES_BYTES
+            chosen: list[int] | None = None
+            count = len(texts)
+            if sample < 1.0:
+                draw = random.random
+                chosen = [i for i in range(len(texts)) if draw() < sample]
+                if not chosen:
+                    return
+                count = len(chosen)
+            size = CALL_BYTES + len(texts) * ENTRY_BYTES + sum(map(len, texts))
+            if figures is not None:
+                size += len(texts) * FIGURES_BYTES
+            item = (time.time(), endpoint, request_id, model_version, predictor, target_names,
+                    texts, categories, keys, figures, trace_id, size, chosen)  # fmt: skip
         with self._lock:
             if self._queued + size > self.queue_bytes:
-                self._dropped.inc(len(texts) if chosen is None else len(chosen))
+                self._dropped.inc(count)
                 return
             self._queued += size
             wake = self._queued > self._wake_bytes
-        item = (time.time(), endpoint, request_id, model_version, predictor, target_names,
-                texts, categories, keys, trace_id, chosen, size, figures)  # fmt: skip
         self._queue.put(item)
         if wake:
             self._wake.set()
@@ -178,7 +205,7 @@ class PredictionLog:
         held: list[Any] = []  # the next file's records, a pyarrow record batch per group
         held_bytes, first = 0, 0.0
         stopping = False
-        items: list[tuple[Any, ...]] = []
+        items: list[Entry | Call] = []
         pause = POLL
         while not stopping:
             if len(items) < DRAIN:  # else more are waiting: no pause
@@ -206,11 +233,12 @@ class PredictionLog:
                 columns = self._measured(items)
                 count = len(columns["time"])
                 self.windows.add(columns)
-                self.recent.add(columns)
                 if not held:
                     first = time.monotonic()
                 if count:
-                    held.append(as_batch(columns))
+                    batch = as_batch(columns)
+                    held.append(batch)
+                    self.recent.add(batch)
                 kept = sum(map(len, filter(None, columns["text"])))
                 held_bytes += RECORD_BYTES * count + kept
             due = held and time.monotonic() - first >= self.file_seconds
@@ -229,41 +257,41 @@ class PredictionLog:
             if item is not None:
                 self._drop("stop", item)
 
-    def _drop(self, reason: str, item: tuple[Any, ...]) -> None:
-        texts, chosen, size = item[6], item[10], item[11]
-        self._release(size)
-        self.metrics.prediction_log_dropped.labels(reason).inc(
-            len(texts) if chosen is None else len(chosen)
-        )
+    def _drop(self, reason: str, item: Entry | Call) -> None:
+        self._release(item[SIZE])
+        if len(item) == ENTRY_FIELDS:
+            count = 1
+        else:
+            chosen = item[CHOSEN]
+            count = len(item[TEXT]) if chosen is None else len(chosen)
+        self.metrics.prediction_log_dropped.labels(reason).inc(count)
 
     def _release(self, size: int) -> None:
         with self._lock:
             self._queued -= size
 
-    def _measured(self, items: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    def _measured(self, items: list[Entry | Call]) -> dict[str, list[Any]]:
         """The records of ``items`` as columns (one list per field of :class:`Record`, the
-        time as microseconds since the epoch), each group of consecutive calls answered by
+        time as microseconds since the epoch), each run of consecutive texts answered by
         the same model at once: the figures the model computed with its answers are taken
         as they are, the others (cache hits, scikit-learn's answers) measured in one model
         call per :data:`MEASURE_CHUNK` texts. Columns, not Record objects: building one per
         text cost more than measuring it."""
+        entries = chain.from_iterable(
+            (item,) if len(item) == ENTRY_FIELDS else entries_of(item) for item in items
+        )
         columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
-        start = 0
-        for end in range(1, len(items) + 1):
-            if end == len(items) or items[end][4] is not items[start][4]:
-                group = items[start:end]
-                self._release(sum(item[11] for item in group))
-                try:
-                    records = columns_of(group, self.keep_text, MEASURE_CHUNK)
-                except Exception as exc:  # a model the measures trip on: the log, not serving
-                    self.faults.report("measure", "%s (in %s)", exc, self.folder)
-                    for item in group:
-                        count = len(item[6]) if item[10] is None else len(item[10])
-                        self.metrics.prediction_log_dropped.labels("fault").inc(count)
-                else:
-                    for name, values in records.items():
-                        columns[name] += values
-                start = end
+        for _, run in groupby(entries, itemgetter(PREDICTOR)):
+            group = list(run)
+            self._release(sum(map(itemgetter(SIZE), group)))
+            try:
+                records = columns_of(group, self.keep_text, MEASURE_CHUNK)
+            except Exception as exc:  # a model the measures trip on: the log, not serving
+                self.faults.report("measure", "%s (in %s)", exc, self.folder)
+                self.metrics.prediction_log_dropped.labels("fault").inc(len(group))
+            else:
+                for name, values in records.items():
+                    columns[name] += values
         return columns
 
     def _write(self, batches: list[Any]) -> None:
