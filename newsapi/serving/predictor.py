@@ -11,6 +11,7 @@ compute exactly the same answers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -34,6 +35,7 @@ Measured = tuple[int, float | None, ScoreKind, float, str]
 #: many of them are outside the vocabulary. :meth:`Predictor.measured` makes the
 #: :data:`Measured` of many at once, a few vector operations for them all.
 Figures = tuple[np.ndarray, int, int]
+FIGURE_FIELDS = [itemgetter(0), itemgetter(1), itemgetter(2)]
 #: :data:`Measured` of many texts as columns, one list per field
 MeasuredColumns = tuple[list[int], list[float | None], list[ScoreKind], list[float], list[str]]
 
@@ -103,10 +105,10 @@ class Predictor:
             raise NotCompiledError("figures come from the lean path")
         if not figures:
             return [], [], [], [], []
-        rows, tokens, unknown = zip(*figures, strict=True)
-        decisions = np.stack(rows)
+        # each field in C (map), not zip(*figures): that makes an iterator object per text
+        rows, tokens, unknown = (list(map(get, figures)) for get in FIGURE_FIELDS)
         names = np.asarray(target_names, dtype=object)
-        return _measured(self.lean, names, decisions, (list(tokens), list(unknown)))
+        return _measured(self.lean, names, np.stack(rows), (tokens, unknown))
 
     def measure(self, target_names: Sequence[str], texts: Sequence[str]) -> list[Measured]:
         """Each text's :data:`Measured`, under the served model: the lean form's analyzer,

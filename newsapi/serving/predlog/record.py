@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -132,6 +133,8 @@ Entry = tuple[Any, ...]
 (WHEN, ENDPOINT, REQUEST_ID, VERSION, PREDICTOR, NAMES, TEXT, CATEGORY, KEY, FIGURES, TRACE_ID,
  SIZE) = range(12)  # fmt: skip
 ENTRY_FIELDS = 12
+COLUMN_GETTERS = [itemgetter(field) for field in (WHEN, ENDPOINT, REQUEST_ID, VERSION, TEXT,
+                                                  CATEGORY, KEY, FIGURES, TRACE_ID)]  # fmt: skip
 #: what it queues for a call of several texts: an :data:`Entry` whose text, category, key
 #: and figures fields hold the call's lists (keys and figures: or None), and one field more,
 #: the indexes its sample chose (None: all); the writer makes the entries
@@ -165,9 +168,11 @@ def columns_of(entries: Sequence[Entry], keep_text: bool, chunk: int) -> dict[st
     their figures get their measures from them, all at once; the others (cache hits,
     scikit-learn's answers) are measured here, ``chunk`` texts per model call with the GIL
     let go between them: the same measures either way."""
-    # the entries' fields as columns: the loops over texts run in C (zip), not per record
-    (when, endpoints, request_ids, versions, _, _, texts, categories, keys, figures, trace_ids,
-     _) = map(list, zip(*entries, strict=True))  # fmt: skip
+    # the entries' fields as columns: the loops over texts run in C (map), not per record;
+    # not zip(*entries), which makes an iterator object per entry for the collector to see
+    when, endpoints, request_ids, versions, texts, categories, keys, figures, trace_ids = (
+        list(map(get, entries)) for get in COLUMN_GETTERS
+    )
     if None in keys:  # the writer computes the cache keys of the texts that came without
         keys = [entry_key(version, text) if key is None else key
                 for version, text, key in zip(versions, texts, keys, strict=True)]  # fmt: skip
