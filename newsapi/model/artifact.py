@@ -9,6 +9,7 @@ before anything is unpickled, because unpickling runs code.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -63,7 +64,7 @@ class Artifact:
     manifest: dict[str, Any]
     path: Path
 
-    @property
+    @functools.cached_property  # read on every request: sliced once
     def model_version(self) -> str:
         """The first hex digits of the verified sha256: tied to the bytes, not to the text
         of the manifest, so two different models never share cache keys."""

@@ -28,8 +28,9 @@ async def classify_one(
     found = await classifier.predict(text)
     log = classifier.prediction_log
     if log is not None:
-        log_answers(log, ONE, request_id, [text], [found.category], [found.key], found.served,
-                    [found.figures])  # fmt: skip
+        artifact, predictor = found.served
+        log.submit_one(ONE, request_id, found.model_version, predictor, artifact.target_names,
+                       text, found.category, found.key, found.figures)  # fmt: skip
     return Answer({"category": found.category}, found.model_version, found.cached)
 
 

@@ -140,31 +140,54 @@ class PredictionLog:
         :data:`~newsapi.serving.predictor.Figures` when the lean path computed them with its
         answer, None for a text the writer measures), without waiting; over the queue's
         bound the call's records are dropped and counted."""
+        if len(texts) == 1:
+            self.submit_one(endpoint, request_id, model_version, predictor, target_names,
+                            texts[0], categories[0], None if keys is None else keys[0],
+                            None if figures is None else figures[0], trace_id)  # fmt: skip
+            return
         if trace_id is None:  # the request's, when traces are on (:mod:`newsapi.serving.tracing`)
             trace_id = TRACE_ID.get()
-        sample = self.sample
-        item: Entry | Call
-        if len(texts) == 1 and sample >= 1.0:  # a request of one text: the usual call
-            text, figured = texts[0], None if figures is None else figures[0]
-            size = ENTRY_BYTES + len(text) + (0 if figured is None else FIGURES_BYTES)
-            count = 1
-            item = (time.time(), endpoint, request_id, model_version, predictor, target_names,
-                    text, categories[0], None if keys is None else keys[0], figured, trace_id,
-                    size)  # fmt: skip
-        else:
-            chosen: list[int] | None = None
-            count = len(texts)
-            if sample < 1.0:
-                draw = random.random
-                chosen = [i for i in range(len(texts)) if draw() < sample]
-                if not chosen:
-                    return
-                count = len(chosen)
-            size = CALL_BYTES + len(texts) * ENTRY_BYTES + sum(map(len, texts))
-            if figures is not None:
-                size += len(texts) * FIGURES_BYTES
-            item = (time.time(), endpoint, request_id, model_version, predictor, target_names,
-                    texts, categories, keys, figures, trace_id, size, chosen)  # fmt: skip
+        chosen: list[int] | None = None
+        count = len(texts)
+        if self.sample < 1.0:
+            draw, sample = random.random, self.sample
+            chosen = [i for i in range(len(texts)) if draw() < sample]
+            if not chosen:
+                return
+            count = len(chosen)
+        size = CALL_BYTES + len(texts) * ENTRY_BYTES + sum(map(len, texts))
+        if figures is not None:
+            size += len(texts) * FIGURES_BYTES
+        call = (time.time(), endpoint, request_id, model_version, predictor, target_names,
+                texts, categories, keys, figures, trace_id, size, chosen)  # fmt: skip
+        self._put(call, size, count)
+
+    def submit_one(
+        self,
+        endpoint: str,
+        request_id: str,
+        model_version: str,
+        predictor: Predictor,
+        target_names: Sequence[str],
+        text: str,
+        category: str,
+        key: bytes | None = None,
+        figures: Figures | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        """:meth:`submit` of one text, the usual request: no list made to hand it over."""
+        if self.sample < 1.0 and random.random() >= self.sample:
+            return
+        if trace_id is None:
+            trace_id = TRACE_ID.get()
+        size = ENTRY_BYTES + len(text) + (0 if figures is None else FIGURES_BYTES)
+        entry = (time.time(), endpoint, request_id, model_version, predictor, target_names, text,
+                 category, key, figures, trace_id, size)  # fmt: skip
+        self._put(entry, size, 1)
+
+    def _put(self, item: Entry | Call, size: int, count: int) -> None:
+        """Queue ``item`` (``count`` texts, ``size`` bytes), or drop and count it over the
+        queue's bound."""
         with self._lock:
             if self._queued + size > self.queue_bytes:
                 self._dropped.inc(count)
