@@ -503,8 +503,9 @@ def log_target(
 ) -> Target:
     """Unique texts with the prediction log on (every answer logged) against the same run
     with it off, measured right after it: ≥ 0.9x the requests/s, read as the median ratio of
-    the scenario's own pair and the ``pairs`` measured after it (each off, then on), with no
-    record dropped and no error in any of them."""
+    the scenario's own pair and the ``pairs`` measured after it (each given as off, on;
+    measured in turns, :data:`bench.runner.VARIANT_PAIRS`), with no record dropped and no
+    error in any of them."""
     name = "prediction log on (sample 1) ≥ 0.9x off, unique texts"
     conns = target_connections(connections)
     at = f"{TARGET_WORKERS} worker, {conns} connections"

@@ -36,9 +36,11 @@ APPS = ("newsapi", "newsapi-log", "floor", "seed")
 # (report.log_target); the full run's default, not the smoke run's.
 VARIANTS = {"newsapi-log": "unique"}
 # The log's target compares two servers' rates, each of which drifts by several percent from
-# one run to the next here: it reads the median of this many pairs (newsapi, then the variant,
-# one right after the other), the first pair being the scenario's own runs.
-VARIANT_PAIRS = 3
+# one run to the next here: it reads the median of this many pairs (newsapi and the variant,
+# one right after the other), the first pair being the scenario's own runs. The pairs after it
+# take turns on which runs first, so that a machine slowing down (or speeding up) over the
+# minute of a pair does not favour the same side in every pair.
+VARIANT_PAIRS = 5
 SCENARIOS = ("repeated", "unique", "v2", "explanation", "batch")  # batch last: it leaves a backlog
 NEWSAPI_ONLY = {"batch", "v2", "explanation"}  # routes the reference apps do not have
 V2_PATH = "/v2/models/newsgroups/infer"
@@ -411,8 +413,9 @@ class Run:
         self, servers: list[Server], loads: dict[str, Scenario], scenario: str, connections: int
     ) -> None:
         """After ``scenario``'s runs: the pairs after the first of each variant compared in
-        it (:data:`VARIANT_PAIRS`), newsapi then the variant, again; their rows go to
-        :attr:`pairs`, not the table."""
+        it (:data:`VARIANT_PAIRS`), the variant first in the second, fourth... pair, newsapi
+        first in the others; their rows go to :attr:`pairs` (newsapi's first), not the
+        table."""
         by_name = {server.app.name: server for server in servers}
         base = by_name.get("newsapi")
         for name, load in VARIANTS.items():
@@ -420,8 +423,10 @@ class Run:
             if base is None or variant is None or load != scenario:
                 continue
             for repeat in range(1, VARIANT_PAIRS):
-                off = self.measure(base, loads[load], connections, repeat=repeat)
-                on = self.measure(variant, loads[load], connections, repeat=repeat)
+                order = (variant, base) if repeat % 2 else (base, variant)
+                first, second = (self.measure(server, loads[load], connections, repeat=repeat)
+                                 for server in order)  # fmt: skip
+                off, on = (second, first) if repeat % 2 else (first, second)
                 if off is not None and on is not None:
                     self.pairs.append((off, on))
 
