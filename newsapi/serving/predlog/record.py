@@ -219,6 +219,4 @@ def _measures(
         ):
             measures[i] = measure
         time.sleep(0)  # the GIL back to the event loop between chunks
-    if not measures:
-        return [[] for _ in MEASURED]
     return [list(column) for column in zip(*measures, strict=True)]
