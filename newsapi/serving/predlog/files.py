@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PATTERN = "predictions-*.parquet"
+#: the columns Parquet stores as a dictionary of their values: those with few distinct ones
+#: (encoding the request ids, digests or texts that way cost more CPU and made larger files)
+DICTIONARY = ["model_version", "endpoint", "category", "score_kind", "runner_up"]
 
 
 def file_name(start: str, pid: int, sequence: int) -> str:
@@ -40,7 +43,7 @@ def write_table(folder: Path, name: str, table: pa.Table) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{name}.partial"
     try:
-        pq.write_table(table, partial, compression="zstd")
+        pq.write_table(table, partial, compression="zstd", use_dictionary=DICTIONARY)
         os.replace(partial, folder / name)
     except BaseException:
         partial.unlink(missing_ok=True)
