@@ -101,14 +101,26 @@ class Predictor:
     ) -> MeasuredColumns:
         """:meth:`measured` as columns, one list per field of :data:`Measured` (the
         prediction log's writer stores columns: no tuple per text made and taken apart)."""
-        if self.lean is None:
-            raise NotCompiledError("figures come from the lean path")
-        if not figures:
-            return [], [], [], [], []
         # each field in C (map), not zip(*figures): that makes an iterator object per text
         rows, tokens, unknown = (list(map(get, figures)) for get in FIGURE_FIELDS)
+        return self.measured_of(target_names, rows, tokens, unknown)
+
+    def measured_of(
+        self,
+        target_names: Sequence[str],
+        rows: list[np.ndarray],
+        tokens: list[int],
+        unknown: list[int],
+    ) -> MeasuredColumns:
+        """:meth:`measured_columns` of figures given as their three columns."""
+        if self.lean is None:
+            raise NotCompiledError("figures come from the lean path")
+        if not rows:
+            return [], [], [], [], []
         names = np.asarray(target_names, dtype=object)
-        return _measured(self.lean, names, np.stack(rows), (tokens, unknown))
+        # one buffer for the rows, then the shape: np.stack's checks of each row cost more
+        decisions = np.concatenate(rows).reshape(len(rows), -1)
+        return _measured(self.lean, names, decisions, (tokens, unknown))
 
     def measure(self, target_names: Sequence[str], texts: Sequence[str]) -> list[Measured]:
         """Each text's :data:`Measured`, under the served model: the lean form's analyzer,
@@ -209,9 +221,10 @@ def _columns(
     rows = np.arange(len(scores))
     top, second = scores[rows, order[:, 0]], scores[rows, order[:, 1]]
     tokens, unknown = counts
-    shares = [
-        outside / count if count else None for count, outside in zip(tokens, unknown, strict=True)
-    ]
+    counted = np.asarray(tokens, dtype=np.float64)
+    shares: list[float | None] = (np.asarray(unknown) / np.maximum(counted, 1)).tolist()
+    for i in np.flatnonzero(counted == 0).tolist():  # no token: no share
+        shares[i] = None
     score = (top if kind == "probability" else top - second).tolist()
     return list(tokens), shares, [kind] * len(score), score, names[order[:, 1]].tolist()
 

@@ -280,3 +280,55 @@ def test_a_two_class_model_logs_its_absolute_decision_value_as_margin(tmp_path: 
             assert row["runner_up"] == names[int(d <= 0)]
             assert row["score"] == pytest.approx(abs(d), abs=1e-12)
             assert row["digest"] == entry_key("v1", text)
+
+
+def test_records_of_models_swapped_while_they_waited_are_measured_by_their_own(
+    served: tuple[Artifact, Predictor], tmp_path: Path
+) -> None:
+    """The queue holds a model's version, not the model: the writer finds each record's
+    model by it, so texts answered before and after a reload, drained together, are each
+    measured by the model that answered them (one file, each its own version's measures)."""
+    artifact, predictor = served
+    other = train_tiny(tmp_path / "svc.joblib", classifier="linear_svc")
+    other_predictor = prepare(other.pipeline)
+    texts = mixed_sentences(6, seed=5)
+    log = PredictionLog(settings(tmp_path / "log"), Metrics())
+    for start, (model, lean) in enumerate([(artifact, predictor), (other, other_predictor)] * 2):
+        chunk = texts[start : start + 2]
+        categories, figures = lean.categories_figured(model.target_names, chunk)
+        log.submit("predictions", f"r{start}", model.model_version, lean, model.target_names,
+                   chunk, categories, figures=figures)  # fmt: skip
+    log.start()  # one drain: everything waited in the queue
+    log.stop()
+    rows = read_log(tmp_path / "log").to_pylist()
+    assert [row["request_id"] for row in rows] == ["r0", "r0", "r1", "r1", "r2", "r2", "r3", "r3"]
+    for row in rows:
+        model = artifact if row["request_id"] in ("r0", "r2") else other
+        assert row["model_version"] == model.model_version
+        expected = "probability" if model is artifact else "margin"
+        assert row["score_kind"] == expected
+
+
+def test_records_whose_model_was_forgotten_are_dropped_with_one_line(
+    served: tuple[Artifact, Predictor], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log remembers the last four models' versions; records of an older one still
+    waiting (four reloads or more while they waited) cannot be measured: they are dropped,
+    counted as a fault, and said once."""
+    artifact, predictor = served
+    metrics = Metrics()
+    log = PredictionLog(settings(tmp_path / "log"), metrics)
+    versions = [f"v{n}" for n in range(6)]
+    for version in versions:  # the same model under six versions, as six reloads would be
+        log.submit("prediction", version, version, predictor, artifact.target_names,
+                   ["a short text", "another one"], ["x", "y"])  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="newsapi.serving.predlog"):
+        log.start()
+        log.stop()
+    written = {row["model_version"] for row in read_log(tmp_path / "log").to_pylist()}
+    assert sorted(written) == versions[2:]
+    assert sample_value(metrics, "newsapi_prediction_log_dropped_total", reason="fault") == 4
+    lines = [r.getMessage() for r in caplog.records if r.name == "newsapi.serving.predlog"]
+    assert len(lines) == 1
+    assert "model v0 is no longer known" in lines[0]
+    assert log.queued_bytes == 0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,7 +28,10 @@ from newsapi.serving.cache import entry_key
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from newsapi.serving.predictor import Figures, Predictor, ScoreKind
+    from newsapi.serving.predictor import Predictor, ScoreKind
+#: one column of records: a list of values, or a NumPy array (the times)
+Column = Sequence[Any] | np.ndarray
+
 #: what a record without its text adds to a file before compression, about: the size that
 #: file rotation counts (the text's characters are added when it is kept)
 RECORD_BYTES = 160
@@ -92,15 +95,36 @@ def as_table(records: Sequence[Record]) -> pa.Table:
     return pa.Table.from_batches([as_batch(columns)], schema=schema())
 
 
-def as_batch(columns: Mapping[str, list[Any]]) -> pa.RecordBatch:
-    """Records given as columns (one list per field of :class:`Record`; the times as
-    datetimes or as microseconds since the epoch) as a record batch of :func:`schema`: the
-    writer builds the columns of each group of records it measures and
+def as_batch(columns: Mapping[str, Column]) -> pa.RecordBatch:
+    """Records given as columns (one list per field of :class:`Record`, or a NumPy array;
+    the times as datetimes or as microseconds since the epoch) as a record batch of
+    :func:`schema`: the writer builds the columns of each group of records it measures and
     converts them as they come, so that writing a file converts nothing (one conversion of a
     whole file's records held the GIL for tens of milliseconds)."""
     import pyarrow as pa
 
-    return pa.RecordBatch.from_pydict(dict(columns), schema=schema())
+    arrays = [_array(pa, field, columns[field.name]) for field in schema()]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema())
+
+
+#: the fields whose values the records of one group nearly always share: converted once
+SHARED = frozenset({"model_version", "endpoint", "score_kind"})
+
+
+def _array(pa: Any, field: pa.Field, values: Column) -> pa.Array:
+    """One column as Arrow, converted value by value only where it has to be: the writer's
+    thread holds the GIL while it converts."""
+    kind, count = field.type, len(values)
+    if isinstance(values, list) and count:
+        first = values[0]
+        if first is None and values.count(None) == count:  # no trace id, no text kept
+            return pa.nulls(count, kind)
+        if field.name in SHARED and values.count(first) == count:
+            return pa.repeat(pa.scalar(first, kind), count)
+        if isinstance(kind, pa.FixedSizeBinaryType) and set(map(len, values)) == {kind.byte_width}:
+            buffer = pa.py_buffer(b"".join(values))  # the digests, in one buffer
+            return pa.FixedSizeBinaryArray.from_buffers(kind, count, [None, buffer])
+    return pa.array(values, type=kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,61 +148,77 @@ MEASURED = ("text_tokens", "oov_share", "score_kind", "score", "runner_up")
 
 #: what :meth:`~newsapi.serving.predlog.PredictionLog.submit` queues for one text (a request of
 #: one text, the usual call): a flat tuple of the time (seconds since the epoch), endpoint,
-#: request id, model version, predictor, target names, text, category, cache key (or None),
-#: :data:`~newsapi.serving.predictor.Figures` (or None: measured by the writer), trace id and
-#: the bytes it counts in the queue. Flat, with no list of its own: it waits in the queue for
-#: up to a writer's poll, and each container object waiting there is one more object that
-#: every garbage collection of the serving process walks.
+#: request id, model version, text, category, cache key (or None), the three parts of its
+#: :data:`~newsapi.serving.predictor.Figures` (or three None: measured by the writer), trace
+#: id and the bytes it counts in the queue. Flat, and only strings, numbers and a row of
+#: decision values in it: it waits in the queue for up to a writer's poll, and a tuple that
+#: refers to no container (not the predictor or the target names, which the log finds by the
+#: model version; not even the figures' tuple) is one that Python's garbage collector stops
+#: tracking at the first collection it meets, instead of walking it in each older
+#: generation's collection until it is written.
 Entry = tuple[Any, ...]
-(WHEN, ENDPOINT, REQUEST_ID, VERSION, PREDICTOR, NAMES, TEXT, CATEGORY, KEY, FIGURES, TRACE_ID,
+(WHEN, ENDPOINT, REQUEST_ID, VERSION, TEXT, CATEGORY, KEY, ROW, TOKENS, UNKNOWN, TRACE_ID,
  SIZE) = range(12)  # fmt: skip
 ENTRY_FIELDS = 12
 COLUMN_GETTERS = [itemgetter(field) for field in (WHEN, ENDPOINT, REQUEST_ID, VERSION, TEXT,
-                                                  CATEGORY, KEY, FIGURES, TRACE_ID)]  # fmt: skip
-#: what it queues for a call of several texts: an :data:`Entry` whose text, category, key
-#: and figures fields hold the call's lists (keys and figures: or None), and one field more,
-#: the indexes its sample chose (None: all); the writer makes the entries
-#: (:func:`entries_of`), so that a large call costs the request path no loop over its texts
+                                                  CATEGORY, KEY, ROW, TOKENS, UNKNOWN,
+                                                  TRACE_ID)]  # fmt: skip
+#: what it queues for a call of several texts: an :data:`Entry` whose text, category and key
+#: fields hold the call's lists (keys: or None), whose row field holds the list of the texts'
+#: figures (or None; the tokens and unknown fields are unused), and one field more, the
+#: indexes its sample chose (None: all); the writer makes the entries (:func:`entries_of`),
+#: so that a large call costs the request path no loop over its texts
 Call = tuple[Any, ...]
 CHOSEN = ENTRY_FIELDS
+NO_FIGURES = (None, None, None)
 
 
 def entries_of(call: Call) -> Iterable[Entry]:
     """The :data:`Entry` of each text of ``call`` that its sample chose; the call's bytes go
     with the first."""
     *fields, chosen = call
-    texts, categories, keys, figures = fields[TEXT : FIGURES + 1]
+    texts, categories, keys, figures = (fields[i] for i in (TEXT, CATEGORY, KEY, ROW))
     if chosen is not None:
         texts, categories, keys, figures = (
             None if part is None else [part[i] for i in chosen]
             for part in (texts, categories, keys, figures)
         )
+    parts: list[Iterable[Any]] = [repeat(None)] * 3
+    if figures is not None:
+        filled = [NO_FIGURES if figure is None else figure for figure in figures]
+        parts = [map(itemgetter(i), filled) for i in range(3)]
     same = [repeat(value) for value in fields[:TEXT]]
     return zip(
         *same, texts, categories,
         repeat(None) if keys is None else keys,
-        repeat(None) if figures is None else figures,
+        *parts,
         repeat(fields[TRACE_ID]), chain((fields[SIZE],), repeat(0)),
     )  # fmt: skip
 
 
-def columns_of(entries: Sequence[Entry], keep_text: bool, chunk: int) -> dict[str, list[Any]]:
-    """The records of ``entries`` answered by one model, as columns (one list per field of
-    :class:`Record`; the time in microseconds since the epoch). The texts that came with
-    their figures get their measures from them, all at once; the others (cache hits,
-    scikit-learn's answers) are measured here, ``chunk`` texts per model call with the GIL
-    let go between them: the same measures either way."""
+def columns_of(
+    entries: Sequence[Entry],
+    predictor: Predictor,
+    names: Sequence[str],
+    keep_text: bool,
+    chunk: int,
+) -> dict[str, Column]:
+    """The records of ``entries`` answered by one model (``predictor``, with the artifact's
+    ``names``), as columns (one list per field of
+    :class:`Record`; the time, a NumPy array of microseconds since the epoch). The texts that
+    came with their figures get their measures from them, all at once; the others (cache
+    hits, scikit-learn's answers) are measured here, ``chunk`` texts per model call with the
+    GIL let go between them: the same measures either way."""
     # the entries' fields as columns: the loops over texts run in C (map), not per record;
     # not zip(*entries), which makes an iterator object per entry for the collector to see
-    when, endpoints, request_ids, versions, texts, categories, keys, figures, trace_ids = (
-        list(map(get, entries)) for get in COLUMN_GETTERS
-    )
+    (when, endpoints, request_ids, versions, texts, categories, keys, rows, tokens, unknown,
+     trace_ids) = (list(map(get, entries)) for get in COLUMN_GETTERS)  # fmt: skip
     if None in keys:  # the writer computes the cache keys of the texts that came without
         keys = [entry_key(version, text) if key is None else key
                 for version, text, key in zip(versions, texts, keys, strict=True)]  # fmt: skip
     microseconds = np.round(np.asarray(when, dtype=np.float64) * 1e6).astype(np.int64)
-    columns = {
-        "time": microseconds.tolist(),
+    columns: dict[str, Column] = {
+        "time": microseconds,
         "endpoint": endpoints,
         "request_id": request_ids,
         "model_version": versions,
@@ -188,8 +228,7 @@ def columns_of(entries: Sequence[Entry], keep_text: bool, chunk: int) -> dict[st
         "digest": keys,
         "text": texts if keep_text else [None] * len(texts),
     }
-    first = entries[0]
-    measured = _measures(first[PREDICTOR], first[NAMES], texts, figures, chunk)
+    measured = _measures(predictor, names, texts, (rows, tokens, unknown), chunk)
     columns.update(zip(MEASURED, measured, strict=True))
     return columns
 
@@ -198,20 +237,23 @@ def _measures(
     predictor: Predictor,
     names: Sequence[str],
     texts: list[str],
-    figures: list[Figures | None],
+    figures: tuple[list[Any], list[Any], list[Any]],
     chunk: int,
 ) -> Sequence[list[Any]]:
-    """Each text's measures, as columns (:data:`MEASURED`): from its figures where it has
-    them, else measured."""
-    if None not in figures:  # the model computed every text: no index to map
-        return predictor.measured_columns(names, cast("list[Figures]", figures))
-    given = [figure for figure in figures if figure is not None]
-    measures: list[Any] = list(figures)
-    if given:
-        have = [i for i, figure in enumerate(figures) if figure is not None]
-        for i, measure in zip(have, predictor.measured(names, given), strict=True):
+    """Each text's measures, as columns (:data:`MEASURED`): from its ``figures`` (given as
+    columns: the rows, the token counts and the unknown counts, None for a text without)
+    where it has them, else measured."""
+    rows, tokens, unknown = figures
+    if None not in tokens:  # the model computed every text: no index to map
+        return predictor.measured_of(names, rows, tokens, unknown)
+    measures: list[Any] = [None] * len(texts)
+    have = [i for i, count in enumerate(tokens) if count is not None]
+    if have:
+        given = [[part[i] for i in have] for part in figures]
+        columns = predictor.measured_of(names, *given)
+        for i, measure in zip(have, zip(*columns, strict=True), strict=True):
             measures[i] = measure
-    missing = [i for i, figure in enumerate(figures) if figure is None]
+    missing = [i for i, count in enumerate(tokens) if count is None]
     for start in range(0, len(missing), chunk):
         part = missing[start : start + chunk]
         for i, measure in zip(

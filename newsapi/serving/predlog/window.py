@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from newsapi.serving.metrics import Metrics
+from newsapi.serving.predlog.record import Column
 
 #: model versions kept: the one served and the one before a reload, whose requests may
 #: still be logged while the new one serves
@@ -51,7 +52,7 @@ class Windows:
         self.versions = versions
         self._windows: dict[str, Window] = {}  # least recently logged first
 
-    def add(self, columns: Mapping[str, Sequence[Any]]) -> None:
+    def add(self, columns: Mapping[str, Column]) -> None:
         """Add records given as columns (one per field of
         :class:`~newsapi.serving.predlog.record.Record`, oldest first) and set the gauges of
         the versions they touch."""
@@ -62,7 +63,7 @@ class Windows:
             window = self._windows.pop(version, None)  # re-inserted: now the most recent
             self._windows[version] = window = window or Window(self.size)
             if len(touched) == 1:  # one version in the batch, as between reloads
-                values: Sequence[Sequence[Any]] = fields
+                values: Sequence[Column] = fields
             else:
                 rows = [i for i, logged in enumerate(versions) if logged == version]
                 values = [[field[i] for i in rows] for field in fields]

@@ -2,8 +2,8 @@
 
 :meth:`PredictionLog.submit` runs on the request path: it draws the sample, takes the time
 and queues one tuple of references to what the request already holds (the text, its cache
-key, the category, the served model, the figures the model computed with the answer; a call
-of several texts queues their lists), or drops and counts it when the queue holds
+key, the category, the model's version, the figures the model computed with the answer; a
+call of several texts queues their lists), or drops and counts it when the queue holds
 ``queue_bytes`` already; it never waits for the writer. The writer's thread turns the texts
 into columns
 (:func:`~newsapi.serving.predlog.record.columns_of`, measuring only the texts that came
@@ -23,7 +23,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import chain, groupby
 from operator import itemgetter
@@ -39,12 +39,12 @@ from newsapi.serving.predlog.recent import Recent
 from newsapi.serving.predlog.record import (
     CHOSEN,
     ENTRY_FIELDS,
-    FIELDS,
-    PREDICTOR,
     RECORD_BYTES,
     SIZE,
     TEXT,
+    VERSION,
     Call,
+    Column,
     Entry,
     as_batch,
     columns_of,
@@ -78,6 +78,9 @@ MEASURE_CHUNK = 128
 # seconds.
 POLL = 0.25
 IDLE_POLL = 1.0
+# The models whose records may still wait in the queue: the one served and those before the
+# last reloads (a record names its model by version, :data:`~.record.Entry`).
+MODELS = 4
 
 
 class PredictionLogError(NewsapiError):
@@ -100,6 +103,8 @@ class PredictionLog:
         self.metrics = metrics
         self.windows = Windows(metrics, settings.prediction_log_window)
         self.recent = Recent()  # the held records, for feedback
+        # version -> (predictor, target names) of the last MODELS models logged, oldest first
+        self._models: dict[str, tuple[Predictor, Sequence[str]]] = {}
         self._queue: queue.SimpleQueue[Entry | Call | None] = queue.SimpleQueue()
         self._queued = 0  # bytes waiting: the bound is checked against it
         self._lock = threading.Lock()
@@ -158,8 +163,9 @@ class PredictionLog:
         size = CALL_BYTES + len(texts) * ENTRY_BYTES + sum(map(len, texts))
         if figures is not None:
             size += len(texts) * FIGURES_BYTES
-        call = (time.time(), endpoint, request_id, model_version, predictor, target_names,
-                texts, categories, keys, figures, trace_id, size, chosen)  # fmt: skip
+        self._know(model_version, predictor, target_names)
+        call = (time.time(), endpoint, request_id, model_version, texts, categories, keys,
+                figures, None, None, trace_id, size, chosen)  # fmt: skip
         self._put(call, size, count)
 
     def submit_one(
@@ -181,9 +187,24 @@ class PredictionLog:
         if trace_id is None:
             trace_id = TRACE_ID.get()
         size = ENTRY_BYTES + len(text) + (0 if figures is None else FIGURES_BYTES)
-        entry = (time.time(), endpoint, request_id, model_version, predictor, target_names, text,
-                 category, key, figures, trace_id, size)  # fmt: skip
+        known = self._models.get(model_version)
+        if known is None or known[0] is not predictor:
+            self._know(model_version, predictor, target_names)
+        row = tokens = unknown = None
+        if figures is not None:
+            row, tokens, unknown = figures
+        entry = (time.time(), endpoint, request_id, model_version, text, category, key, row,
+                 tokens, unknown, trace_id, size)  # fmt: skip
         self._put(entry, size, 1)
+
+    def _know(self, version: str, predictor: Predictor, target_names: Sequence[str]) -> None:
+        """Remember the model of ``version`` for the writer (a reload of the same file
+        replaces the predictor by an equal one), forgetting the oldest beyond :data:`MODELS`."""
+        with self._lock:
+            self._models.pop(version, None)
+            self._models[version] = (predictor, tuple(target_names))
+            while len(self._models) > MODELS:
+                del self._models[next(iter(self._models))]
 
     def _put(self, item: Entry | Call, size: int, count: int) -> None:
         """Queue ``item`` (``count`` texts, ``size`` bytes), or drop and count it over the
@@ -252,18 +273,15 @@ class PredictionLog:
                 for item in items:
                     self._drop("stop", item)
                 items = []
-            if items:
-                columns = self._measured(items)
-                count = len(columns["time"])
+            if items and not held:
+                first = time.monotonic()
+            for columns in self._measured(items):
                 self.windows.add(columns)
-                if not held:
-                    first = time.monotonic()
-                if count:
-                    batch = as_batch(columns)
-                    held.append(batch)
-                    self.recent.add(batch)
+                batch = as_batch(columns)
+                held.append(batch)
+                self.recent.add(batch)
                 kept = sum(map(len, filter(None, columns["text"])))
-                held_bytes += RECORD_BYTES * count + kept
+                held_bytes += RECORD_BYTES * len(columns["time"]) + kept
             due = held and time.monotonic() - first >= self.file_seconds
             if held and (stopping or due or held_bytes >= self.file_bytes):
                 self._write(held)
@@ -293,29 +311,34 @@ class PredictionLog:
         with self._lock:
             self._queued -= size
 
-    def _measured(self, items: list[Entry | Call]) -> dict[str, list[Any]]:
-        """The records of ``items`` as columns (one list per field of :class:`Record`, the
-        time as microseconds since the epoch), each run of consecutive texts answered by
-        the same model at once: the figures the model computed with its answers are taken
-        as they are, the others (cache hits, scikit-learn's answers) measured in one model
-        call per :data:`MEASURE_CHUNK` texts. Columns, not Record objects: building one per
-        text cost more than measuring it."""
-        entries = chain.from_iterable(
-            (item,) if len(item) == ENTRY_FIELDS else entries_of(item) for item in items
-        )
-        columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
-        for _, run in groupby(entries, itemgetter(PREDICTOR)):
+    def _measured(self, items: list[Entry | Call]) -> Iterator[dict[str, Column]]:
+        """The records of ``items`` as columns (one sequence per field of :class:`Record`, the
+        time as microseconds since the epoch), one set of columns for each run of consecutive
+        texts answered by the same model, measured at once: the figures the model computed
+        with its answers are taken as they are, the others (cache hits, scikit-learn's
+        answers) measured in one model call per :data:`MEASURE_CHUNK` texts. Columns, not
+        Record objects: building one per text cost more than measuring it."""
+        entries: Iterable[Entry] = items
+        if set(map(len, items)) != {ENTRY_FIELDS}:  # calls of several texts among them
+            entries = chain.from_iterable(
+                (item,) if len(item) == ENTRY_FIELDS else entries_of(item) for item in items
+            )
+        for version, run in groupby(entries, itemgetter(VERSION)):
             group = list(run)
             self._release(sum(map(itemgetter(SIZE), group)))
+            served = self._models.get(version)
+            if served is None:  # MODELS reloads or more while these records waited
+                self.faults.report("model", "model %s is no longer known (in %s)",
+                                   version, self.folder)  # fmt: skip
+                self.metrics.prediction_log_dropped.labels("fault").inc(len(group))
+                continue
             try:
-                records = columns_of(group, self.keep_text, MEASURE_CHUNK)
+                columns = columns_of(group, *served, self.keep_text, MEASURE_CHUNK)
             except Exception as exc:  # a model the measures trip on: the log, not serving
                 self.faults.report("measure", "%s (in %s)", exc, self.folder)
                 self.metrics.prediction_log_dropped.labels("fault").inc(len(group))
-            else:
-                for name, values in records.items():
-                    columns[name] += values
-        return columns
+                continue
+            yield columns
 
     def _write(self, batches: list[Any]) -> None:
         import pyarrow as pa
