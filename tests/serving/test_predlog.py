@@ -328,6 +328,7 @@ def test_records_whose_model_was_forgotten_are_dropped_with_one_line(
     written = {row["model_version"] for row in read_log(tmp_path / "log").to_pylist()}
     assert sorted(written) == versions[2:]
     assert sample_value(metrics, "newsapi_prediction_log_dropped_total", reason="fault") == 4
+    assert sample_value(metrics, "newsapi_prediction_log_faults_total", kind="model") == 2
     lines = [r.getMessage() for r in caplog.records if r.name == "newsapi.serving.predlog"]
     assert len(lines) == 1
     assert "model v0 is no longer known" in lines[0]
