@@ -7,9 +7,11 @@ independently of the writer's lean path.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +335,23 @@ def test_records_whose_model_was_forgotten_are_dropped_with_one_line(
     assert len(lines) == 1
     assert "model v0 is no longer known" in lines[0]
     assert log.queued_bytes == 0
+
+
+def test_a_replaced_model_is_let_go_once_its_records_are_written(
+    served: tuple[Artifact, Predictor], tmp_path: Path
+) -> None:
+    """A record names its model by version, so the log holds the models itself: a model
+    replaced by a reload is let go with its last waiting record, as the service lets it go
+    with its last batch, and not kept for the reloads that may follow."""
+    artifact, predictor = served
+    old = prepare(artifact.pipeline)
+    gone = weakref.ref(old)
+    log = PredictionLog(settings(tmp_path / "log"), Metrics())
+    log.start()
+    log.submit("prediction", "r1", "v1", old, artifact.target_names, ["before"], ["x"])
+    log.submit("prediction", "r2", "v2", predictor, artifact.target_names, ["after"], ["y"])
+    del old
+    log.stop()  # the records written, the writer's thread ended
+    gc.collect()
+    assert gone() is None
+    assert [row["model_version"] for row in read_log(tmp_path / "log").to_pylist()] == ["v1", "v2"]

@@ -78,8 +78,9 @@ MEASURE_CHUNK = 128
 # seconds.
 POLL = 0.25
 IDLE_POLL = 1.0
-# The models whose records may still wait in the queue: the one served and those before the
-# last reloads (a record names its model by version, :data:`~.record.Entry`).
+# The most models the log holds for records still waiting (a record names its model by
+# version, :data:`~.record.Entry`): the one served, and those before the last reloads while
+# records they answered wait; a replaced model is let go once none does.
 MODELS = 4
 
 
@@ -103,8 +104,10 @@ class PredictionLog:
         self.metrics = metrics
         self.windows = Windows(metrics, settings.prediction_log_window)
         self.recent = Recent()  # the held records, for feedback
-        # version -> (predictor, target names) of the last MODELS models logged, oldest first
+        # version -> (predictor, target names) of the models logged, oldest first: the last
+        # one, and those older with records waiting (at most MODELS in all)
         self._models: dict[str, tuple[Predictor, Sequence[str]]] = {}
+        self._waiting: dict[str, int] = {}  # version -> its records queued (texts)
         self._queue: queue.SimpleQueue[Entry | Call | None] = queue.SimpleQueue()
         self._queued = 0  # bytes waiting: the bound is checked against it
         self._lock = threading.Lock()
@@ -187,9 +190,7 @@ class PredictionLog:
         if trace_id is None:
             trace_id = TRACE_ID.get()
         size = ENTRY_BYTES + len(text) + (0 if figures is None else FIGURES_BYTES)
-        known = self._models.get(model_version)
-        if known is None or known[0] is not predictor:
-            self._know(model_version, predictor, target_names)
+        self._know(model_version, predictor, target_names)
         row = tokens = unknown = None
         if figures is not None:
             row, tokens, unknown = figures
@@ -198,13 +199,21 @@ class PredictionLog:
         self._put(entry, size, 1)
 
     def _know(self, version: str, predictor: Predictor, target_names: Sequence[str]) -> None:
-        """Remember the model of ``version`` for the writer (a reload of the same file
-        replaces the predictor by an equal one), forgetting the oldest beyond :data:`MODELS`."""
+        """Remember the model of ``version`` for the writer, unless it is known already (a
+        reload of the same file replaces the predictor by an equal one): the models before
+        it are let go once no record of theirs waits, and the oldest beyond :data:`MODELS`
+        at once."""
+        known = self._models.get(version)
+        if known is not None and known[0] is predictor:
+            return
         with self._lock:
-            self._models.pop(version, None)
-            self._models[version] = (predictor, tuple(target_names))
-            while len(self._models) > MODELS:
-                del self._models[next(iter(self._models))]
+            models = self._models
+            models.pop(version, None)
+            models[version] = (predictor, tuple(target_names))
+            for old in [old for old in models if old != version and old not in self._waiting]:
+                del models[old]
+            while len(models) > MODELS:
+                del models[next(iter(models))]
 
     def _put(self, item: Entry | Call, size: int, count: int) -> None:
         """Queue ``item`` (``count`` texts, ``size`` bytes), or drop and count it over the
@@ -214,6 +223,8 @@ class PredictionLog:
                 self._dropped.inc(count)
                 return
             self._queued += size
+            version = item[VERSION]
+            self._waiting[version] = self._waiting.get(version, 0) + count
             wake = self._queued > self._wake_bytes
         self._queue.put(item)
         if wake:
@@ -299,17 +310,26 @@ class PredictionLog:
                 self._drop("stop", item)
 
     def _drop(self, reason: str, item: Entry | Call) -> None:
-        self._release(item[SIZE])
         if len(item) == ENTRY_FIELDS:
             count = 1
         else:
             chosen = item[CHOSEN]
             count = len(item[TEXT]) if chosen is None else len(chosen)
+        self._release(item[SIZE], item[VERSION], count)
         self.metrics.prediction_log_dropped.labels(reason).inc(count)
 
-    def _release(self, size: int) -> None:
+    def _release(self, size: int, version: str, count: int) -> None:
+        """``count`` records of ``version`` (``size`` bytes) left the queue; a model replaced
+        since is let go with its last one."""
         with self._lock:
             self._queued -= size
+            left = self._waiting[version] - count
+            if left:
+                self._waiting[version] = left
+                return
+            del self._waiting[version]
+            if version != next(reversed(self._models), None):
+                self._models.pop(version, None)
 
     def _measured(self, items: list[Entry | Call]) -> Iterator[dict[str, Column]]:
         """The records of ``items`` as columns (one sequence per field of :class:`Record`, the
@@ -325,8 +345,8 @@ class PredictionLog:
             )
         for version, run in groupby(entries, itemgetter(VERSION)):
             group = list(run)
-            self._release(sum(map(itemgetter(SIZE), group)))
             served = self._models.get(version)
+            self._release(sum(map(itemgetter(SIZE), group)), version, len(group))
             if served is None:  # MODELS reloads or more while these records waited
                 self.faults.report("model", "model %s is no longer known (in %s)",
                                    version, self.folder)  # fmt: skip
