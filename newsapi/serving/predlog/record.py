@@ -14,12 +14,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain, repeat
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from itertools import groupby
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -28,7 +27,7 @@ from newsapi.serving.cache import entry_key
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from newsapi.serving.predictor import Predictor, ScoreKind
+    from newsapi.serving.predictor import Figures, Predictor, ScoreKind
 #: one column of records: a list of values, or a NumPy array (the times)
 Column = Sequence[Any] | np.ndarray
 
@@ -146,89 +145,92 @@ def measure(predictor: Predictor, target_names: Sequence[str], texts: list[str])
 MEASURED = ("text_tokens", "oov_share", "score_kind", "score", "runner_up")
 
 
-#: what :meth:`~newsapi.serving.predlog.PredictionLog.submit` queues for one text (a request of
-#: one text, the usual call): a flat tuple of the time (seconds since the epoch), endpoint,
-#: request id, model version, text, category, cache key (or None), the three parts of its
-#: :data:`~newsapi.serving.predictor.Figures` (or three None: measured by the writer), trace
-#: id and the bytes it counts in the queue. Flat, and only strings, numbers and a row of
-#: decision values in it: it waits in the queue for up to a writer's poll, and a tuple that
-#: refers to no container (not the predictor or the target names, which the log finds by the
-#: model version; not even the figures' tuple) is one that Python's garbage collector stops
-#: tracking at the first collection it meets, instead of walking it in each older
-#: generation's collection until it is written.
-Entry = tuple[Any, ...]
-(WHEN, ENDPOINT, REQUEST_ID, VERSION, TEXT, CATEGORY, KEY, ROW, TOKENS, UNKNOWN, TRACE_ID,
- SIZE) = range(12)  # fmt: skip
-ENTRY_FIELDS = 12
-COLUMN_GETTERS = [itemgetter(field) for field in (WHEN, ENDPOINT, REQUEST_ID, VERSION, TEXT,
-                                                  CATEGORY, KEY, ROW, TOKENS, UNKNOWN,
-                                                  TRACE_ID)]  # fmt: skip
-#: what it queues for a call of several texts: an :data:`Entry` whose text, category and key
-#: fields hold the call's lists (keys: or None), whose row field holds the list of the texts'
-#: figures (or None; the tokens and unknown fields are unused), and one field more, the
-#: indexes its sample chose (None: all); the writer makes the entries (:func:`entries_of`),
-#: so that a large call costs the request path no loop over its texts
-Call = tuple[Any, ...]
-CHOSEN = ENTRY_FIELDS
-NO_FIGURES = (None, None, None)
+class Waiting:
+    """Records handed to the log and not yet taken by its writer's thread, as columns: one
+    list per field, each record appended to every one of them (under the log's lock). Handing
+    a record over makes no object for it (the request's own strings, its cache key and its
+    figures are referred to as they are), so the garbage collector has nothing more to track
+    while it waits, and the writer takes all of them at once (a new :class:`Waiting` put in
+    their place), already columns. It holds the models they were answered by, by version:
+    a model replaced by a reload is let go with the last records it answered."""
 
+    __slots__ = ("bytes", "category", "chars", "endpoint", "figures", "key", "models",
+                 "request_id", "text", "trace_id", "version", "when")  # fmt: skip
 
-def entries_of(call: Call) -> Iterable[Entry]:
-    """The :data:`Entry` of each text of ``call`` that its sample chose; the call's bytes go
-    with the first."""
-    *fields, chosen = call
-    texts, categories, keys, figures = (fields[i] for i in (TEXT, CATEGORY, KEY, ROW))
-    if chosen is not None:
-        texts, categories, keys, figures = (
-            None if part is None else [part[i] for i in chosen]
-            for part in (texts, categories, keys, figures)
-        )
-    parts: list[Iterable[Any]] = [repeat(None)] * 3
-    if figures is not None:
-        filled = [NO_FIGURES if figure is None else figure for figure in figures]
-        parts = [map(itemgetter(i), filled) for i in range(3)]
-    same = [repeat(value) for value in fields[:TEXT]]
-    return zip(
-        *same, texts, categories,
-        repeat(None) if keys is None else keys,
-        *parts,
-        repeat(fields[TRACE_ID]), chain((fields[SIZE],), repeat(0)),
-    )  # fmt: skip
+    def __init__(self) -> None:
+        self.when: list[float] = []  #: seconds since the epoch
+        self.endpoint: list[str] = []
+        self.request_id: list[str] = []
+        self.version: list[str] = []
+        #: the text where the writer needs it (kept, measured, or its key computed), else None
+        self.text: list[str | None] = []
+        self.chars: list[int] = []
+        self.category: list[str] = []
+        self.key: list[bytes | None] = []  #: the cache key, or None: the writer computes it
+        #: the :data:`~newsapi.serving.predictor.Figures` computed with the answer, or None:
+        #: the writer measures the text
+        self.figures: list[Figures | None] = []
+        self.trace_id: list[str | None] = []
+        self.models: dict[str, tuple[Predictor, tuple[str, ...]]] = {}
+        self.bytes = 0  #: what they hold, as :meth:`PredictionLog.submit` counts it
+
+    def __len__(self) -> int:
+        return len(self.when)
+
+    def runs(self) -> list[tuple[str, int, int]]:
+        """``(version, start, stop)`` of each run of consecutive records answered by the same
+        model version (one run but across a reload)."""
+        versions = self.version
+        if not versions:
+            return []
+        if versions.count(versions[0]) == len(versions):
+            return [(versions[0], 0, len(versions))]
+        found, start = [], 0
+        for version, run in groupby(versions):
+            stop = start + sum(1 for _ in run)
+            found.append((version, start, stop))
+            start = stop
+        return found
 
 
 def columns_of(
-    entries: Sequence[Entry],
+    waiting: Waiting,
+    start: int,
+    stop: int,
     predictor: Predictor,
     names: Sequence[str],
     keep_text: bool,
     chunk: int,
 ) -> dict[str, Column]:
-    """The records of ``entries`` answered by one model (``predictor``, with the artifact's
-    ``names``), as columns (one list per field of
-    :class:`Record`; the time, a NumPy array of microseconds since the epoch). The texts that
-    came with their figures get their measures from them, all at once; the others (cache
-    hits, scikit-learn's answers) are measured here, ``chunk`` texts per model call with the
-    GIL let go between them: the same measures either way."""
-    # the entries' fields as columns: the loops over texts run in C (map), not per record;
-    # not zip(*entries), which makes an iterator object per entry for the collector to see
-    (when, endpoints, request_ids, versions, texts, categories, keys, rows, tokens, unknown,
-     trace_ids) = (list(map(get, entries)) for get in COLUMN_GETTERS)  # fmt: skip
+    """The records ``start:stop`` of ``waiting``, answered by one model (``predictor``, with
+    the artifact's ``names``), as columns (one list per field of :class:`Record`; the time, a
+    NumPy array of microseconds since the epoch). The texts that came with their figures get
+    their measures from them, all at once; the others (cache hits, scikit-learn's answers)
+    are measured here, ``chunk`` texts per model call with the GIL let go between them: the
+    same measures either way."""
+    whole = start == 0 and stop == len(waiting)
+    part = slice(start, stop)
+
+    def column(values: list[Any]) -> list[Any]:
+        return values if whole else values[part]
+
+    versions, texts, keys = column(waiting.version), column(waiting.text), column(waiting.key)
     if None in keys:  # the writer computes the cache keys of the texts that came without
-        keys = [entry_key(version, text) if key is None else key
+        keys = [entry_key(version, cast(str, text)) if key is None else key
                 for version, text, key in zip(versions, texts, keys, strict=True)]  # fmt: skip
-    microseconds = np.round(np.asarray(when, dtype=np.float64) * 1e6).astype(np.int64)
+    microseconds = np.round(np.asarray(column(waiting.when), np.float64) * 1e6).astype(np.int64)
     columns: dict[str, Column] = {
         "time": microseconds,
-        "endpoint": endpoints,
-        "request_id": request_ids,
+        "endpoint": column(waiting.endpoint),
+        "request_id": column(waiting.request_id),
         "model_version": versions,
-        "trace_id": trace_ids,
-        "category": categories,
-        "text_chars": list(map(len, texts)),
+        "trace_id": column(waiting.trace_id),
+        "category": column(waiting.category),
+        "text_chars": column(waiting.chars),
         "digest": keys,
         "text": texts if keep_text else [None] * len(texts),
     }
-    measured = _measures(predictor, names, texts, (rows, tokens, unknown), chunk)
+    measured = _measures(predictor, names, texts, column(waiting.figures), chunk)
     columns.update(zip(MEASURED, measured, strict=True))
     return columns
 
@@ -236,29 +238,26 @@ def columns_of(
 def _measures(
     predictor: Predictor,
     names: Sequence[str],
-    texts: list[str],
-    figures: tuple[list[Any], list[Any], list[Any]],
+    texts: list[str | None],
+    figures: list[Figures | None],
     chunk: int,
 ) -> Sequence[list[Any]]:
-    """Each text's measures, as columns (:data:`MEASURED`): from its ``figures`` (given as
-    columns: the rows, the token counts and the unknown counts, None for a text without)
-    where it has them, else measured."""
-    rows, tokens, unknown = figures
-    if None not in tokens:  # the model computed every text: no index to map
-        return predictor.measured_of(names, rows, tokens, unknown)
+    """Each text's measures, as columns (:data:`MEASURED`): from its ``figures`` where it
+    has them, else measured (the text is there: :meth:`PredictionLog.submit` keeps the text
+    of a record without figures)."""
+    if None not in figures:  # the model computed every text: no index to map
+        return predictor.measured_columns(names, cast("list[Figures]", figures))
     measures: list[Any] = [None] * len(texts)
-    have = [i for i, count in enumerate(tokens) if count is not None]
+    have = [i for i, figure in enumerate(figures) if figure is not None]
     if have:
-        given = [[part[i] for i in have] for part in figures]
-        columns = predictor.measured_of(names, *given)
+        columns = predictor.measured_columns(names, [cast("Figures", figures[i]) for i in have])
         for i, measure in zip(have, zip(*columns, strict=True), strict=True):
             measures[i] = measure
-    missing = [i for i, count in enumerate(tokens) if count is None]
+    missing = [i for i, figure in enumerate(figures) if figure is None]
     for start in range(0, len(missing), chunk):
         part = missing[start : start + chunk]
-        for i, measure in zip(
-            part, predictor.measure(names, [texts[i] for i in part]), strict=True
-        ):
+        measured = predictor.measure(names, [cast(str, texts[i]) for i in part])
+        for i, measure in zip(part, measured, strict=True):
             measures[i] = measure
         time.sleep(0)  # the GIL back to the event loop between chunks
     return [list(column) for column in zip(*measures, strict=True)]

@@ -1,11 +1,12 @@
-"""The log writer: one per worker process, a background thread fed by a queue bounded in bytes.
+"""The log writer: one per worker process, a background thread fed by columns bounded in bytes.
 
 :meth:`PredictionLog.submit` runs on the request path: it draws the sample, takes the time
-and queues one tuple of references to what the request already holds (the text, its cache
-key, the category, the model's version, the figures the model computed with the answer; a
-call of several texts queues their lists), or drops and counts it when the queue holds
-``queue_bytes`` already; it never waits for the writer. The writer's thread turns the texts
-into columns
+and appends, under a lock, references to what the request already holds (its request id,
+the text's cache key, the category, the model's version, the figures the model computed
+with the answer; the text itself only where the writer needs it) to the columns of the
+records waiting (:class:`~newsapi.serving.predlog.record.Waiting`), or drops and counts the
+record when they hold ``queue_bytes`` already; it never waits for the writer. The writer's
+thread takes all of them at once, completes their columns
 (:func:`~newsapi.serving.predlog.record.columns_of`, measuring only the texts that came
 without their figures: cache hits, scikit-learn's answers), converts them to Arrow as they
 come, holds the records of the next file in memory, and writes it whole
@@ -19,14 +20,12 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import chain, groupby
-from operator import itemgetter
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +36,11 @@ from newsapi.serving.predictor import Figures, Predictor
 from newsapi.serving.predlog.files import file_name, trim, write_table
 from newsapi.serving.predlog.recent import Recent
 from newsapi.serving.predlog.record import (
-    CHOSEN,
-    ENTRY_FIELDS,
     RECORD_BYTES,
-    SIZE,
-    TEXT,
-    VERSION,
-    Call,
     Column,
-    Entry,
+    Waiting,
     as_batch,
     columns_of,
-    entries_of,
     schema,
 )
 from newsapi.serving.predlog.window import Windows
@@ -57,31 +49,22 @@ from newsapi.settings import PredictionLogSettings
 
 log = logging.getLogger("newsapi.serving.predlog")
 
-# What a queued text costs beside its characters (held alive until written): its entry's
-# tuple, its cache key, its request id; a call of several texts adds its lists.
+# What a waiting record holds beside its text (kept only where the writer needs it): its
+# place in each column, its time, its request id and its cache key; and its figures: a
+# tuple, a row of decision values, two ints.
 ENTRY_BYTES = 240
-CALL_BYTES = 400
-FIGURES_BYTES = 200  # a text's figures: a tuple, a row of decision values, two ints
-# Calls the writer takes from the queue in one go, and measures together: each drain has fixed
-# costs (the columns' conversion, the figures stacked and scored, the window gauges set), so a
-# few large drains cost less per record than many small ones.
-DRAIN = 4096
+FIGURES_BYTES = 200
 # Texts measured in one go (cache hits, scikit-learn's answers), then the thread lets go
 # of the GIL: a thread holding it makes the event loop wait up to the switch interval.
 MEASURE_CHUNK = 128
-# The writer looks at its queue this often (seconds) instead of waiting on it: a thread
-# blocked on the queue is woken by every submit, and each wake-up takes the GIL from the event
-# loop for one record's measures (a thread switch per request); looking now and then
-# measures the texts of many requests in one go. It is woken sooner when a quarter of the
-# queue's bound in bytes is waiting (large /predictions calls), so that a burst is not dropped
-# while it sleeps. An idle writer looks less and less often, down to once every IDLE_POLL
-# seconds.
+# The writer looks at what waits this often (seconds) instead of being woken by each record:
+# each wake-up would take the GIL from the event loop for one record's measures (a thread
+# switch per request); looking now and then takes the records of many requests at once. It
+# is woken sooner when a quarter of the bound in bytes waits (large /predictions calls), so
+# that a burst is not dropped while it sleeps. An idle writer looks less and less often,
+# down to once every IDLE_POLL seconds.
 POLL = 0.25
 IDLE_POLL = 1.0
-# The most models the log holds for records still waiting (a record names its model by
-# version, :data:`~.record.Entry`): the one served, and those before the last reloads while
-# records they answered wait; a replaced model is let go once none does.
-MODELS = 4
 
 
 class PredictionLogError(NewsapiError):
@@ -104,13 +87,9 @@ class PredictionLog:
         self.metrics = metrics
         self.windows = Windows(metrics, settings.prediction_log_window)
         self.recent = Recent()  # the held records, for feedback
-        # version -> (predictor, target names) of the models logged, oldest first: the last
-        # one, and those older with records waiting (at most MODELS in all)
-        self._models: dict[str, tuple[Predictor, Sequence[str]]] = {}
-        self._waiting: dict[str, int] = {}  # version -> its records queued (texts)
-        self._queue: queue.SimpleQueue[Entry | Call | None] = queue.SimpleQueue()
-        self._queued = 0  # bytes waiting: the bound is checked against it
-        self._lock = threading.Lock()
+        self._waiting = Waiting()  # what the writer's thread has not taken yet
+        self._stopping = False  # set by stop(): the writer takes what waits a last time
+        self._lock = threading.Lock()  # over _waiting and _stopping
         self._wake = threading.Event()  # set by submit over _wake_bytes, and by stop
         self._wake_bytes = self.queue_bytes // 4
         self._thread: threading.Thread | None = None
@@ -127,7 +106,7 @@ class PredictionLog:
     @property
     def queued_bytes(self) -> int:
         """Bytes of records waiting for the writer's thread (as :meth:`submit` counts them)."""
-        return self._queued
+        return self._waiting.bytes
 
     # -- the request path --------------------------------------------------------------------
     def submit(
@@ -146,8 +125,8 @@ class PredictionLog:
         """Log the answers ``categories`` of ``texts`` (``keys``: their cache keys, when the
         caller has them; else the writer computes them; ``figures``: each text's
         :data:`~newsapi.serving.predictor.Figures` when the lean path computed them with its
-        answer, None for a text the writer measures), without waiting; over the queue's
-        bound the call's records are dropped and counted."""
+        answer, None for a text the writer measures), without waiting; over the bound in
+        bytes the call's records are dropped and counted."""
         if len(texts) == 1:
             self.submit_one(endpoint, request_id, model_version, predictor, target_names,
                             texts[0], categories[0], None if keys is None else keys[0],
@@ -155,21 +134,45 @@ class PredictionLog:
             return
         if trace_id is None:  # the request's, when traces are on (:mod:`newsapi.serving.tracing`)
             trace_id = TRACE_ID.get()
-        chosen: list[int] | None = None
-        count = len(texts)
         if self.sample < 1.0:
             draw, sample = random.random, self.sample
             chosen = [i for i in range(len(texts)) if draw() < sample]
             if not chosen:
                 return
-            count = len(chosen)
-        size = CALL_BYTES + len(texts) * ENTRY_BYTES + sum(map(len, texts))
+            texts = [texts[i] for i in chosen]
+            categories = [categories[i] for i in chosen]
+            keys = None if keys is None else [keys[i] for i in chosen]
+            figures = None if figures is None else [figures[i] for i in chosen]
+        count = len(texts)
+        # the texts stay only where the writer needs them: kept, measured or keyed
+        keep = self.keep_text or keys is None or figures is None or None in figures
+        size = count * ENTRY_BYTES + (sum(map(len, texts)) if keep else 0)
         if figures is not None:
-            size += len(texts) * FIGURES_BYTES
-        self._know(model_version, predictor, target_names)
-        call = (time.time(), endpoint, request_id, model_version, texts, categories, keys,
-                figures, None, None, trace_id, size, chosen)  # fmt: skip
-        self._put(call, size, count)
+            size += count * FIGURES_BYTES
+        now = time.time()
+        with self._lock:
+            waiting = self._waiting
+            if waiting.bytes + size > self.queue_bytes:
+                dropped = True
+            else:
+                dropped = False
+                waiting.bytes += size
+                self._know(waiting, model_version, predictor, target_names)
+                waiting.when.extend(repeat(now, count))
+                waiting.endpoint.extend(repeat(endpoint, count))
+                waiting.request_id.extend(repeat(request_id, count))
+                waiting.version.extend(repeat(model_version, count))
+                waiting.text.extend(texts if keep else repeat(None, count))
+                waiting.chars.extend(map(len, texts))
+                waiting.category.extend(categories)
+                waiting.key.extend(repeat(None, count) if keys is None else keys)
+                waiting.figures.extend(repeat(None, count) if figures is None else figures)
+                waiting.trace_id.extend(repeat(trace_id, count))
+                wake = waiting.bytes > self._wake_bytes
+        if dropped:
+            self._dropped.inc(count)
+        elif wake:
+            self._wake.set()
 
     def submit_one(
         self,
@@ -189,46 +192,51 @@ class PredictionLog:
             return
         if trace_id is None:
             trace_id = TRACE_ID.get()
-        size = ENTRY_BYTES + len(text) + (0 if figures is None else FIGURES_BYTES)
-        self._know(model_version, predictor, target_names)
-        row = tokens = unknown = None
+        size = ENTRY_BYTES
+        if self.keep_text or key is None or figures is None:
+            size += len(text)
+            kept: str | None = text
+        else:
+            kept = None
         if figures is not None:
-            row, tokens, unknown = figures
-        entry = (time.time(), endpoint, request_id, model_version, text, category, key, row,
-                 tokens, unknown, trace_id, size)  # fmt: skip
-        self._put(entry, size, 1)
-
-    def _know(self, version: str, predictor: Predictor, target_names: Sequence[str]) -> None:
-        """Remember the model of ``version`` for the writer, unless it is known already (a
-        reload of the same file replaces the predictor by an equal one): the models before
-        it are let go once no record of theirs waits, and the oldest beyond :data:`MODELS`
-        at once."""
-        known = self._models.get(version)
-        if known is not None and known[0] is predictor:
-            return
+            size += FIGURES_BYTES
+        now = time.time()
         with self._lock:
-            models = self._models
-            models.pop(version, None)
-            models[version] = (predictor, tuple(target_names))
-            for old in [old for old in models if old != version and old not in self._waiting]:
-                del models[old]
-            while len(models) > MODELS:
-                del models[next(iter(models))]
-
-    def _put(self, item: Entry | Call, size: int, count: int) -> None:
-        """Queue ``item`` (``count`` texts, ``size`` bytes), or drop and count it over the
-        queue's bound."""
-        with self._lock:
-            if self._queued + size > self.queue_bytes:
-                self._dropped.inc(count)
-                return
-            self._queued += size
-            version = item[VERSION]
-            self._waiting[version] = self._waiting.get(version, 0) + count
-            wake = self._queued > self._wake_bytes
-        self._queue.put(item)
-        if wake:
+            waiting = self._waiting
+            if waiting.bytes + size > self.queue_bytes:
+                dropped = True
+            else:
+                dropped = False
+                waiting.bytes += size
+                known = waiting.models.get(model_version)  # _know, without its call
+                if known is None or known[0] is not predictor:
+                    waiting.models[model_version] = (predictor, tuple(target_names))
+                waiting.when.append(now)
+                waiting.endpoint.append(endpoint)
+                waiting.request_id.append(request_id)
+                waiting.version.append(model_version)
+                waiting.text.append(kept)
+                waiting.chars.append(len(text))
+                waiting.category.append(category)
+                waiting.key.append(key)
+                waiting.figures.append(figures)
+                waiting.trace_id.append(trace_id)
+                wake = waiting.bytes > self._wake_bytes
+        if dropped:
+            self._dropped.inc()
+        elif wake:
             self._wake.set()
+
+    @staticmethod
+    def _know(
+        waiting: Waiting, version: str, predictor: Predictor, target_names: Sequence[str]
+    ) -> None:
+        """Hold the model of ``version`` with the records it answered, unless it is held
+        already (a reload of the same file replaces the predictor by an equal one: the last
+        one is kept)."""
+        known = waiting.models.get(version)
+        if known is None or known[0] is not predictor:
+            waiting.models[version] = (predictor, tuple(target_names))
 
     # -- the writer's thread -----------------------------------------------------------------
     def start(self) -> None:
@@ -246,117 +254,76 @@ class PredictionLog:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Write what is queued and held, then stop; records still waiting after ``timeout``
-        seconds are dropped (counted)."""
+        """Write what waits and what is held, then stop; records still waiting after
+        ``timeout`` seconds are dropped (counted)."""
         if self._thread is None:
             return
         self._deadline = time.monotonic() + timeout
-        self._queue.put(None)
+        with self._lock:
+            self._stopping = True
         self._wake.set()
         self._thread.join(timeout)
         self._thread = None
+
+    def _take(self) -> tuple[Waiting, bool]:
+        """What waits (a new, empty :class:`Waiting` in its place), and whether stop() was
+        called before it was taken."""
+        with self._lock:
+            taken, self._waiting = self._waiting, Waiting()
+            return taken, self._stopping
 
     def _loop(self) -> None:
         held: list[Any] = []  # the next file's records, a pyarrow record batch per group
         held_bytes, first = 0, 0.0
         stopping = False
-        items: list[Entry | Call] = []
         pause = POLL
         while not stopping:
-            if len(items) < DRAIN:  # else more are waiting: no pause
-                pause = POLL if items else min(2 * pause, IDLE_POLL)
-                wait = pause
-                if held:  # awake when the held records' file is due, not up to IDLE_POLL later
-                    wait = min(pause, max(0.0, first + self.file_seconds - time.monotonic()))
-                self._wake.wait(wait)
-                self._wake.clear()
-            items = []
-            try:
-                while len(items) < DRAIN:
-                    item = self._queue.get_nowait()
-                    if item is None:
-                        stopping = True
-                        break
-                    items.append(item)
-            except queue.Empty:
-                pass
-            if time.monotonic() > self._deadline:  # stop() has waited long enough
-                for item in items:
-                    self._drop("stop", item)
-                items = []
-            if items and not held:
+            wait = pause
+            if held:  # awake when the held records' file is due, not up to IDLE_POLL later
+                wait = min(pause, max(0.0, first + self.file_seconds - time.monotonic()))
+            self._wake.wait(wait)
+            self._wake.clear()
+            taken, stopping = self._take()
+            pause = POLL if len(taken) else min(2 * pause, IDLE_POLL)
+            if len(taken) and time.monotonic() > self._deadline:  # stop() waited long enough
+                self._drop("stop", taken)
+                taken = Waiting()
+            if len(taken) and not held:
                 first = time.monotonic()
-            for columns in self._measured(items):
+            for columns in self._measured(taken):
                 self.windows.add(columns)
                 batch = as_batch(columns)
                 held.append(batch)
                 self.recent.add(batch)
                 kept = sum(map(len, filter(None, columns["text"])))
                 held_bytes += RECORD_BYTES * len(columns["time"]) + kept
+            del taken  # the texts and the models it held go now, not at the next take
             due = held and time.monotonic() - first >= self.file_seconds
             if held and (stopping or due or held_bytes >= self.file_bytes):
                 self._write(held)
                 self.recent.written()
                 held, held_bytes = [], 0
-        self._drain_after_stop()
+        late, _ = self._take()  # handed over while the last ones were written
+        if len(late):
+            self._drop("stop", late)
 
-    def _drain_after_stop(self) -> None:
-        while True:
+    def _drop(self, reason: str, taken: Waiting) -> None:
+        self.metrics.prediction_log_dropped.labels(reason).inc(len(taken))
+
+    def _measured(self, taken: Waiting) -> Iterator[dict[str, Column]]:
+        """The records of ``taken`` as columns (one sequence per field of :class:`Record`,
+        the time as microseconds since the epoch), one set of columns for each run of
+        consecutive texts answered by the same model, measured at once: the figures the
+        model computed with its answers are taken as they are, the others (cache hits,
+        scikit-learn's answers) measured in one model call per :data:`MEASURE_CHUNK` texts.
+        Columns, not Record objects: building one per text cost more than measuring it."""
+        for version, start, stop in taken.runs():
+            served = taken.models[version]
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if item is not None:
-                self._drop("stop", item)
-
-    def _drop(self, reason: str, item: Entry | Call) -> None:
-        if len(item) == ENTRY_FIELDS:
-            count = 1
-        else:
-            chosen = item[CHOSEN]
-            count = len(item[TEXT]) if chosen is None else len(chosen)
-        self._release(item[SIZE], item[VERSION], count)
-        self.metrics.prediction_log_dropped.labels(reason).inc(count)
-
-    def _release(self, size: int, version: str, count: int) -> None:
-        """``count`` records of ``version`` (``size`` bytes) left the queue; a model replaced
-        since is let go with its last one."""
-        with self._lock:
-            self._queued -= size
-            left = self._waiting[version] - count
-            if left:
-                self._waiting[version] = left
-                return
-            del self._waiting[version]
-            if version != next(reversed(self._models), None):
-                self._models.pop(version, None)
-
-    def _measured(self, items: list[Entry | Call]) -> Iterator[dict[str, Column]]:
-        """The records of ``items`` as columns (one sequence per field of :class:`Record`, the
-        time as microseconds since the epoch), one set of columns for each run of consecutive
-        texts answered by the same model, measured at once: the figures the model computed
-        with its answers are taken as they are, the others (cache hits, scikit-learn's
-        answers) measured in one model call per :data:`MEASURE_CHUNK` texts. Columns, not
-        Record objects: building one per text cost more than measuring it."""
-        entries: Iterable[Entry] = items
-        if set(map(len, items)) != {ENTRY_FIELDS}:  # calls of several texts among them
-            entries = chain.from_iterable(
-                (item,) if len(item) == ENTRY_FIELDS else entries_of(item) for item in items
-            )
-        for version, run in groupby(entries, itemgetter(VERSION)):
-            group = list(run)
-            served = self._models.get(version)
-            self._release(sum(map(itemgetter(SIZE), group)), version, len(group))
-            if served is None:  # MODELS reloads or more while these records waited
-                self.faults.report("model", "model %s is no longer known (in %s)",
-                                   version, self.folder)  # fmt: skip
-                self.metrics.prediction_log_dropped.labels("fault").inc(len(group))
-                continue
-            try:
-                columns = columns_of(group, *served, self.keep_text, MEASURE_CHUNK)
+                columns = columns_of(taken, start, stop, *served, self.keep_text, MEASURE_CHUNK)
             except Exception as exc:  # a model the measures trip on: the log, not serving
                 self.faults.report("measure", "%s (in %s)", exc, self.folder)
-                self.metrics.prediction_log_dropped.labels("fault").inc(len(group))
+                self.metrics.prediction_log_dropped.labels("fault").inc(stop - start)
                 continue
             yield columns
 
