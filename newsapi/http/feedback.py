@@ -187,15 +187,16 @@ def build(settings: Settings) -> APIRouter:
 
 
 async def find(log: PredictionLog, request_id: str) -> Logged | None:
-    """``request_id``'s records: in those the writer holds, waiting while its queue may still
-    hold them (a feedback sent right after its answer), else in the files."""
+    """``request_id``'s records: in those the writer holds, waiting while records wait to be
+    taken by it (a feedback sent right after its answer may name one), else in the files."""
     deadline = time.monotonic() + QUEUED_WAIT
     empty = 0
     while True:
         found = log.recent.get(request_id)
         if found is not None:
             return found
-        # twice empty, a poll apart: the writer has taken and measured what was queued
+        # twice nothing waiting, a poll apart: the writer has taken what was handed over (and
+        # measured it, in the milliseconds after; the held records are searched once more)
         empty = empty + 1 if log.queued_bytes == 0 else 0
         if empty >= 2 or time.monotonic() > deadline:
             break

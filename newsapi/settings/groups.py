@@ -294,8 +294,8 @@ class PredictionLogSettings(_Group):
     prediction_log_queue_bytes: int = Field(
         4 * 2**20,
         gt=0,
-        description="most bytes of records (texts included) waiting for the log writer; more "
-        "are dropped (counted), never waited for",
+        description="most bytes of records (and of the texts the writer needs) waiting for "
+        "the log writer; more are dropped (counted), never waited for",
     )
     prediction_log_window: int = Field(
         1000,

@@ -287,9 +287,9 @@ def test_a_two_class_model_logs_its_absolute_decision_value_as_margin(tmp_path: 
 def test_records_of_models_swapped_while_they_waited_are_measured_by_their_own(
     served: tuple[Artifact, Predictor], tmp_path: Path
 ) -> None:
-    """The queue holds a model's version, not the model: the writer finds each record's
-    model by it, so texts answered before and after a reload, drained together, are each
-    measured by the model that answered them (one file, each its own version's measures)."""
+    """The records waiting hold the models that answered them, by version, so texts
+    answered before and after a reload, taken by the writer together, are each measured by
+    the model that answered them (one file, each its own version's measures)."""
     artifact, predictor = served
     other = train_tiny(tmp_path / "svc.joblib", classifier="linear_svc")
     other_predictor = prepare(other.pipeline)
@@ -300,7 +300,7 @@ def test_records_of_models_swapped_while_they_waited_are_measured_by_their_own(
         categories, figures = lean.categories_figured(model.target_names, chunk)
         log.submit("predictions", f"r{start}", model.model_version, lean, model.target_names,
                    chunk, categories, figures=figures)  # fmt: skip
-    log.start()  # one drain: everything waited in the queue
+    log.start()  # one take: everything waited together
     log.stop()
     rows = read_log(tmp_path / "log").to_pylist()
     assert [row["request_id"] for row in rows] == ["r0", "r0", "r1", "r1", "r2", "r2", "r3", "r3"]
@@ -337,9 +337,9 @@ def test_records_of_many_reloads_waiting_together_are_all_written(
 def test_a_replaced_model_is_let_go_once_its_records_are_written(
     served: tuple[Artifact, Predictor], tmp_path: Path
 ) -> None:
-    """A record names its model by version, so the log holds the models itself: a model
-    replaced by a reload is let go with its last waiting record, as the service lets it go
-    with its last batch, and not kept for the reloads that may follow."""
+    """The records waiting hold the models that answered them: a model replaced by a reload
+    is let go once the writer has measured its records, while the writer runs, as the
+    service lets it go with its last batch; it is not kept until the log stops."""
     artifact, predictor = served
     old = prepare(artifact.pipeline)
     gone = weakref.ref(old)
@@ -348,7 +348,7 @@ def test_a_replaced_model_is_let_go_once_its_records_are_written(
     log.submit("prediction", "r1", "v1", old, artifact.target_names, ["before"], ["x"])
     log.submit("prediction", "r2", "v2", predictor, artifact.target_names, ["after"], ["y"])
     del old
+    wait_for(lambda: log.recent.get("r1") is not None)  # measured, held for the next file
+    wait_for(lambda: gc.collect() >= 0 and gone() is None)
     log.stop()  # the records written, the writer's thread ended
-    gc.collect()
-    assert gone() is None
     assert [row["model_version"] for row in read_log(tmp_path / "log").to_pylist()] == ["v1", "v2"]

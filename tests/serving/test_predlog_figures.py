@@ -140,13 +140,17 @@ def test_a_record_is_the_same_whichever_path_produced_it(kind: str, tmp_path: Pa
                        figures=None if given is None else given[start:end])  # fmt: skip
 
     # the writer measuring every text; every text handed with its figures, one call per text
-    # and one call for all; half of them as cache hits (no figures), the rest computed
+    # and one call for all; half of them as cache hits (no figures), the rest computed, one
+    # call per text and one call for all
     mixed = [None if i % 2 else figure for i, figure in enumerate(figures)]
     measured = written(tmp_path / "measured", lambda log: calls(log, None, True))
     assert measured == written(tmp_path / "handed", lambda log: calls(log, figures, True))
     assert measured == written(tmp_path / "mixed", lambda log: calls(log, mixed, True))
     together = written(tmp_path / "together", lambda log: calls(log, figures, False))
     assert together == [{**row, "request_id": "r0"} for row in measured]
+    # one call of them all, half with figures: the call keeps its texts for the writer
+    mixed_together = written(tmp_path / "mixed-together", lambda log: calls(log, mixed, False))
+    assert mixed_together == together
 
 
 def test_the_service_hands_the_figures_of_the_texts_it_computed(

@@ -72,7 +72,7 @@ class PredictionLogError(NewsapiError):
 
 
 class PredictionLog:
-    """Queues answered texts without waiting and writes them as Parquet files."""
+    """Takes answered texts without waiting for them and writes them as Parquet files."""
 
     def __init__(self, settings: PredictionLogSettings, metrics: Metrics) -> None:
         if settings.prediction_log_dir is None:
@@ -101,7 +101,7 @@ class PredictionLog:
         )  # fmt: skip
         self._sequence = 0
         self._start = ""
-        self._deadline = float("inf")  # set by stop(): records queued after it are dropped
+        self._deadline = float("inf")  # set by stop(): records still waiting then are dropped
 
     @property
     def queued_bytes(self) -> int:
@@ -250,6 +250,7 @@ class PredictionLog:
                 "pip install 'newsapi[scoring]', or unset it"
             ) from exc
         self._start = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self._stopping, self._deadline = False, float("inf")  # a log stopped may start again
         self._thread = threading.Thread(target=self._loop, name="prediction-log", daemon=True)
         self._thread.start()
 
@@ -297,7 +298,7 @@ class PredictionLog:
                 self.recent.add(batch)
                 kept = sum(map(len, filter(None, columns["text"])))
                 held_bytes += RECORD_BYTES * len(columns["time"]) + kept
-            del taken  # the texts and the models it held go now, not at the next take
+            del taken  # the models it held go now, not at the next take
             due = held and time.monotonic() - first >= self.file_seconds
             if held and (stopping or due or held_bytes >= self.file_bytes):
                 self._write(held)
