@@ -27,6 +27,7 @@ from newsapi.serving.cache import entry_key
 from newsapi.serving.metrics import Metrics
 from newsapi.serving.predictor import Predictor, prepare
 from newsapi.serving.predlog import PredictionLog, read_log, schema
+from newsapi.serving.predlog.writer import POLL
 from newsapi.settings import PredictionLogSettings
 from tests.support import train_tiny
 from tests.support.corpora import mixed_sentences, tiny_corpus
@@ -352,3 +353,21 @@ def test_a_replaced_model_is_let_go_once_its_records_are_written(
     wait_for(lambda: gc.collect() >= 0 and gone() is None)
     log.stop()  # the records written, the writer's thread ended
     assert [row["model_version"] for row in read_log(tmp_path / "log").to_pylist()] == ["v1", "v2"]
+
+
+def test_a_stopped_log_writes_again_when_started_again(
+    served: tuple[Artifact, Predictor], tmp_path: Path
+) -> None:
+    """stop() ends the writer's thread; start() gives the log a new one that writes as the
+    first did (not stopping at its first look, not dropping what waits as past a deadline)."""
+    metrics = Metrics()
+    log = PredictionLog(settings(tmp_path / "log"), metrics)
+    for round_ in range(2):
+        log.start()
+        submit(log, served, [f"round {round_}", "another text"])
+        wait_for(lambda: log.queued_bytes == 0)
+        time.sleep(2 * POLL)  # a look or two more: a thread that stopped at once would not
+        submit(log, served, [f"round {round_}, later", "and one more"])
+        log.stop()
+    assert read_log(tmp_path / "log").num_rows == 8
+    assert sample_value(metrics, "newsapi_prediction_log_dropped_total", reason="stop") == 0
